@@ -1,0 +1,159 @@
+# tern — one GNU Makefile, objects under build/.
+#
+#   make            build/tern (release flags)
+#   make run        install missing packages, build, run on the embedded config
+#   make test       install test packages, build plain and ASan+UBSan, run
+#                   unit, integration and fuzz-smoke tests
+#   make unit       unit tests only (sanitized build)
+#   make integration, make fuzz, make bench, make lint, make format
+#
+# Each module in src/ becomes its own archive, and a unit test links only
+# the archives of its module and of the modules below it (MOD_DEPS), so a
+# module can be built and tested alone.
+
+CC      ?= cc
+CLANG   ?= clang
+PKGS    := libevent libevent_pthreads libcares inih libcrypt openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(PKG_LIBS),)
+PKG_LIBS := -levent_pthreads -levent -lcares -linih -lcrypt -lssl -lcrypto
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
+	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+	-Wformat=2 -Wvla -Wwrite-strings -Wundef -Wimplicit-fallthrough
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -pthread $(WARN) $(PKG_CFLAGS)
+REL_CFLAGS  := -O2 -g -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
+REL_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread
+SAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_LDFLAGS := -fsanitize=address,undefined -pthread
+
+# Modules, lowest first.  MOD_DEPS_x lists what module x may use.
+MODULES := core config policy smtp spool deliver queue server
+MOD_DEPS_core    :=
+MOD_DEPS_config  := core
+MOD_DEPS_policy  := config core
+MOD_DEPS_smtp    := core
+MOD_DEPS_spool   := core
+MOD_DEPS_deliver := spool config core
+MOD_DEPS_queue   := deliver spool policy config core
+MOD_DEPS_server  := queue deliver spool smtp policy config core
+
+mod_srcs = $(wildcard src/$(1)/*.c)
+
+# $(call objs,variant,module)
+objs = $(patsubst src/%.c,build/$(1)/obj/%.o,$(call mod_srcs,$(2)))
+# $(call libs,variant,modules...) — archives in link order
+libs = $(foreach m,$(2),build/$(1)/lib/$(m).a)
+
+ALL_LIBS_ORDER := server queue deliver spool smtp policy config core
+
+.PHONY: all run test unit integration fuzz fuzz-smoke bench lint format \
+	format-check check-headers check-deps deps test-deps clean san
+all: build/tern
+
+# ---- objects and archives, for both variants ------------------------------
+build/rel/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+
+build/san/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+define module_rules
+build/rel/lib/$(1).a: $(call objs,rel,$(1))
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	ar rcs $$@ $$^
+build/san/lib/$(1).a: $(call objs,san,$(1))
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
+
+build/tern: build/rel/obj/main.o $(call libs,rel,$(ALL_LIBS_ORDER))
+	$(CC) $(REL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+build/san/tern: build/san/obj/main.o $(call libs,san,$(ALL_LIBS_ORDER))
+	$(CC) $(SAN_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+san: build/san/tern
+
+# ---- unit tests: tests/unit/<module>/test_*.c, sanitized ----------------
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,build/san/tests/%,$(UNIT_SRCS))
+TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
+
+define unit_rule
+build/san/tests/$(1)/%: tests/unit/$(1)/%.c $(TEST_LIB_SRCS) $(call libs,san,$(1) $(MOD_DEPS_$(1)))
+	@mkdir -p $$(@D)
+	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -Itests -MMD -MP -o $$@ $$< $(TEST_LIB_SRCS) \
+		$(call libs,san,$(1) $(MOD_DEPS_$(1))) $(SAN_LDFLAGS) $(PKG_LIBS) -lcmocka
+endef
+$(foreach m,$(MODULES),$(eval $(call unit_rule,$(m))))
+
+unit-build: $(UNIT_BINS)
+unit: unit-build
+	@scripts/run-tests unit $(UNIT_BINS)
+
+# ---- fuzz targets: fuzz/fuzz_<name>.c, clang + libFuzzer ------------------
+FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -O1 $(WARN) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
+FUZZ_MOD_SRCS := $(call mod_srcs,core) $(call mod_srcs,config) \
+	$(call mod_srcs,policy) $(call mod_srcs,smtp)
+build/fuzz/%: fuzz/%.c $(FUZZ_MOD_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_MOD_SRCS) $(PKG_LIBS)
+
+FUZZ_SECONDS ?= 60
+fuzz: $(FUZZ_BINS)
+	@scripts/run-fuzz $(FUZZ_SECONDS) $(FUZZ_BINS)
+fuzz-smoke: $(FUZZ_BINS)
+	@scripts/run-fuzz 10 $(FUZZ_BINS)
+
+# ---- integration tests: tests/integration/tNN_*/run.sh --------------------
+INTEGRATION := $(sort $(wildcard tests/integration/t[0-9]*/run.sh))
+integration: build/tern build/san/tern
+	@TERN_BIN=$(CURDIR)/build/san/tern scripts/run-tests integration $(INTEGRATION)
+
+# ---- entry points ---------------------------------------------------------
+deps:
+	@scripts/install-deps run
+test-deps:
+	@scripts/install-deps test
+
+run: deps build/tern
+	@scripts/make-run
+
+test: test-deps
+	@$(MAKE) --no-print-directory build/tern build/san/tern unit-build $(FUZZ_BINS)
+	@scripts/run-tests all
+
+bench: deps build/tern
+	@scripts/install-deps test
+	@bench/run
+
+lint: check-headers check-deps
+	@scripts/lint
+
+check-headers:
+	@scripts/check-headers
+
+check-deps:
+	@scripts/check-deps
+
+format:
+	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'fuzz/*.c')
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'fuzz/*.c')
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

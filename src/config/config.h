@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The configuration: one INI file (or the embedded default) turned into
+ * one immutable struct config.  Loading records raw entries with their
+ * file and line, converts and range-checks them against the key table
+ * (config_keys.def), then validates combinations.  Any error is reported
+ * as "FILE:LINE: what is wrong" and nothing is returned.
+ *
+ * A loaded config also holds each domain's users and aliases, read from
+ * the files the config names.  A reload builds a new config and swaps it
+ * in; a struct config is never modified after config_load() returns.
+ */
+#ifndef TERN_CONFIG_CONFIG_H
+#define TERN_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/compat.h"
+
+struct buf;
+
+enum listen_role {
+	LISTEN_ROLE_MX,
+	LISTEN_ROLE_SUBMISSION,
+	LISTEN_ROLE_SUBMISSIONS,
+};
+
+/* What to do with a bare CR or bare LF inside DATA (never end of data). */
+enum bare_newline_policy {
+	BARE_NEWLINE_REJECT,	/* 550 5.5.2 the whole message, default */
+	BARE_NEWLINE_NORMALIZE,	/* keep it, as CRLF, in the content */
+};
+
+struct config_listen {
+	char *name;		/* NAME of [listen NAME] */
+	char *host;		/* numeric address, without brackets */
+	char *port;		/* numeric port as text */
+	enum listen_role role;
+};
+
+/* One user of a domain's passwd-file. */
+struct config_user {
+	char *name;		/* lowercased local part */
+	char *password_hash;	/* "{SCHEME}hash", or NULL: cannot log in */
+};
+
+/* One alias: a lowercased local name and its targets as written. */
+struct config_alias {
+	char *name;
+	char **targets;		/* local names or full addresses */
+	size_t n_targets;
+};
+
+struct config_domain {
+	char *name;		/* lowercased */
+	char *users_path;	/* NULL if unset */
+	char *aliases_path;	/* NULL if unset */
+	char *catch_all;	/* lowercased local part, or NULL */
+	struct config_user *users;	/* sorted by name */
+	size_t n_users;
+	struct config_alias *aliases;	/* sorted by name */
+	size_t n_aliases;
+};
+
+struct config {
+	char *path;		/* file loaded, or "(default)" */
+
+	/* [server] */
+	char *hostname;
+	char *spool;
+	char *mailroot;
+	char *user;		/* NULL: stay the invoking user */
+	uint64_t max_message_size;	/* bytes */
+	uint64_t max_recipients;
+	uint64_t max_line_length;	/* command line octets incl. CRLF */
+	uint64_t max_sessions;		/* all clients together */
+	uint64_t max_sessions_per_ip;
+	uint64_t max_errors;		/* bad commands before 421 */
+	uint64_t command_timeout;	/* seconds, RFC 5321 4.5.3.2.7 */
+	uint64_t data_timeout;		/* seconds, per DATA block */
+	uint64_t session_timeout;	/* seconds, whole session */
+	enum bare_newline_policy bare_newline;
+	char *log_level;	/* debug | info | notice | warn | err */
+
+	struct config_listen *listens;
+	size_t n_listens;
+	struct config_domain *domains;	/* sorted by name */
+	size_t n_domains;
+};
+
+/*
+ * Loads and validates path.  On success returns 0 and a new config in
+ * *cfg_r.  On failure returns -1 and appends one or more lines
+ * "FILE:LINE: message\n" to err.
+ */
+ATTR_WUR int config_load(const char *path, struct config **cfg_r,
+    struct buf *err);
+
+/*
+ * Loads the embedded default: 127.0.0.1:2525 as mx, domain localhost
+ * with catch-all postmaster, spool ./var/spool, mailroot ./var/mail.
+ */
+ATTR_WUR int config_load_default(struct config **cfg_r, struct buf *err);
+
+/* Loads from a string; name is used in error messages. */
+ATTR_WUR int config_load_string(const char *name, const char *text,
+    struct config **cfg_r, struct buf *err);
+
+void config_free(struct config **cfgp);
+
+/* The domain named name (any case), or NULL if tern does not serve it. */
+const struct config_domain *config_find_domain(const struct config *cfg,
+    const char *name);
+/* The user name (any case) of d, or NULL. */
+const struct config_user *config_find_user(const struct config_domain *d,
+    const char *name);
+/* The alias name (any case) of d, or NULL. */
+const struct config_alias *config_find_alias(const struct config_domain *d,
+    const char *name);
+
+const char *config_role_name(enum listen_role role);
+
+#endif

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The SMTP server session: a pure state machine (RFC 5321, with
+ * PIPELINING, SIZE, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, CHUNKING).
+ * It takes bytes from the client and produces reply bytes and events.
+ * It knows nothing of sockets, TLS, disks or clocks: the glue
+ * (src/server/) does what an event asks and reports back.
+ *
+ * Driving loop (glue):
+ *
+ *	s = smtp_session_new(&params);
+ *	smtp_session_start(s, out);              -- queues the 220 greeting
+ *	on input:
+ *		while (bytes left) {
+ *			n = smtp_session_feed(s, p, len);  -- takes what fits
+ *			drop n bytes from the socket buffer
+ *			while ((ev = smtp_session_next(s, out, &data)) != NONE) {
+ *				handle ev; for MAIL, RCPT, DATA_BEGIN and
+ *				DATA_END call smtp_session_resume() (at once,
+ *				or later for DATA_END), and do not call
+ *				smtp_session_next() again before it.
+ *			}
+ *		}
+ *	write out to the client.
+ *
+ * Replies always carry enhanced status codes (RFC 2034).  The session
+ * never sees a partial command: lines end at CRLF (a bare LF is also
+ * accepted as the end of a command line, never inside DATA).  DATA ends
+ * only at CRLF "." CRLF; a bare CR or LF in the content is handled as the
+ * bare_newline policy says.
+ */
+#ifndef TERN_SMTP_SMTP_SESSION_H
+#define TERN_SMTP_SMTP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/compat.h"
+#include "core/envelope.h"
+
+struct buf;
+struct smtp_session;
+
+/* RFC 5321 4.5.3.1.4: a command line is at least 512 octets with CRLF. */
+#define SMTP_LINE_MIN_BYTES 512
+/* Bytes the session buffers from the client beyond one line. */
+#define SMTP_SESSION_INPUT_MAX_BYTES (64 * 1024)
+
+enum smtp_role {
+	SMTP_ROLE_MX,
+	SMTP_ROLE_SUBMISSION,
+	SMTP_ROLE_SUBMISSIONS,
+};
+
+enum smtp_bare_newline {
+	SMTP_BARE_NEWLINE_REJECT,	/* 550 5.5.2 after the end of data */
+	SMTP_BARE_NEWLINE_NORMALIZE,	/* turned into CRLF in the content */
+};
+
+struct smtp_session_params {
+	const char *hostname;	/* for the greeting and EHLO; copied */
+	enum smtp_role role;
+	uint64_t max_message_size;	/* SIZE, and the cap on content */
+	uint64_t max_recipients;	/* 452 4.5.3 beyond */
+	uint64_t max_line_length;	/* >= SMTP_LINE_MIN_BYTES, with CRLF */
+	uint64_t max_errors;		/* 421 4.7.0 after this many */
+	enum smtp_bare_newline bare_newline;
+	bool tls_available;	/* offer STARTTLS */
+	bool tls_active;	/* the connection is already TLS */
+};
+
+enum smtp_event {
+	/* Nothing to do until more input arrives (or a resume). */
+	SMTP_EV_NONE,
+	/*
+	 * A syntactically valid MAIL FROM.  data->mail_from holds the
+	 * reverse-path ("" for <>).  Resume with code 0 to accept (the
+	 * session replies 250 2.1.0) or a reply to refuse.
+	 */
+	SMTP_EV_MAIL,
+	/*
+	 * A syntactically valid RCPT TO within limits.  data->rcpt_to
+	 * holds the forward-path without <>.  Resume with code 0 to accept
+	 * (250 2.1.5, and the address joins the envelope) or a refusal.
+	 */
+	SMTP_EV_RCPT,
+	/*
+	 * Content is about to start (DATA with recipients, or the first
+	 * BDAT).  The glue opens a spool file; resume with 0 (the session
+	 * sends 354 for DATA) or a refusal such as 451 4.3.0.
+	 */
+	SMTP_EV_DATA_BEGIN,
+	/* Decoded content (dot-unstuffed, CRLF lines) in data->bytes/len. */
+	SMTP_EV_DATA,
+	/*
+	 * The content is complete and valid.  The glue commits the message
+	 * and resumes with 0 (250 2.0.0 queued as data->... see resume) or
+	 * a refusal.  The envelope is readable until the resume.
+	 */
+	SMTP_EV_DATA_END,
+	/*
+	 * A transaction whose content had begun ended without a message
+	 * (too big, bare newline, BDAT error, RSET, disconnect): the glue
+	 * discards what it stored.  No resume.
+	 */
+	SMTP_EV_DATA_ABORT,
+	/*
+	 * "220 2.0.0 Ready to start TLS" has been queued.  The glue sends
+	 * it, throws away any input it holds (plaintext pipelined after
+	 * STARTTLS must never be executed), runs the handshake and then
+	 * calls smtp_session_tls_started().
+	 */
+	SMTP_EV_STARTTLS,
+	/* The session is over: send what is queued in out, then close. */
+	SMTP_EV_CLOSE,
+};
+
+struct smtp_event_data {
+	const char *mail_from;	/* SMTP_EV_MAIL */
+	const char *rcpt_to;	/* SMTP_EV_RCPT */
+	const uint8_t *bytes;	/* SMTP_EV_DATA */
+	size_t len;		/* SMTP_EV_DATA */
+	/* Views stay valid until the next call into the session. */
+};
+
+/* The glue's answer to MAIL, RCPT, DATA_BEGIN or DATA_END. */
+struct smtp_result {
+	int code;		/* 0: accept with the default reply */
+	const char *enh;	/* enhanced code "4.3.0", when code != 0 */
+	const char *text;	/* reply text, when code != 0 */
+	const char *queue_id;	/* DATA_END accepted: named in the 250 */
+};
+
+struct smtp_session *smtp_session_new(const struct smtp_session_params *p);
+void smtp_session_free(struct smtp_session **sp);
+
+/* Queues the 220 greeting. */
+void smtp_session_start(struct smtp_session *s, struct buf *out);
+
+/*
+ * Takes up to len bytes of client input into the session's buffer and
+ * returns how many it took (0 when full: call smtp_session_next() to
+ * drain it first).
+ */
+size_t smtp_session_feed(struct smtp_session *s, const uint8_t *data,
+    size_t len);
+
+/*
+ * Processes buffered input until an event occurs.  Reply bytes go to
+ * out.  Returns SMTP_EV_NONE when more input (or a pending resume) is
+ * needed.
+ */
+enum smtp_event smtp_session_next(struct smtp_session *s, struct buf *out,
+    struct smtp_event_data *data);
+
+/* Answers the pending MAIL, RCPT, DATA_BEGIN or DATA_END event. */
+void smtp_session_resume(struct smtp_session *s, struct buf *out,
+    const struct smtp_result *r);
+
+/* The TLS handshake finished: back to the initial state, EHLO again. */
+void smtp_session_tls_started(struct smtp_session *s);
+
+/* The client was idle too long: queues 421 4.4.2; next event is CLOSE. */
+void smtp_session_timeout(struct smtp_session *s, struct buf *out);
+/* The server is shutting down: queues 421 4.3.2; next event is CLOSE. */
+void smtp_session_shutdown(struct smtp_session *s, struct buf *out);
+/* The client disconnected: yields DATA_ABORT if content had begun. */
+enum smtp_event smtp_session_eof(struct smtp_session *s);
+
+/* Whether the client is sending message content (DATA/BDAT timeout). */
+bool smtp_session_in_data(const struct smtp_session *s);
+/* Whether a resume is awaited. */
+bool smtp_session_is_waiting(const struct smtp_session *s);
+
+/*
+ * The current transaction: from, rcpts, body, smtputf8 and helo filled
+ * in (no targets, no id).  Valid until the next call into the session.
+ */
+const struct envelope *smtp_session_envelope(const struct smtp_session *s);
+/* "SMTP", "ESMTP", "ESMTPS", for the Received header (RFC 3848). */
+const char *smtp_session_protocol(const struct smtp_session *s);
+
+#endif

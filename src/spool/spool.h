@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The spool: tern's durable message store (format in docs/spool.md).
+ *
+ * A message is written while it arrives, then committed: the commit
+ * makes the file data and its directory entry stable (fsync) and only
+ * then reports success.  Commits from many sessions are grouped and run
+ * on a worker thread, off the event loop; completions come back through
+ * a notification descriptor that the loop watches (DESIGN.md invariants
+ * 1 and 3).  A crash at any moment leaves either no message or a whole
+ * committed one; spool_recover() removes the leftovers of the rest.
+ *
+ * Thread rules: spool_writer_*(), spool_notify_fd() and
+ * spool_dispatch() belong to the event loop thread.  spool_read_*(),
+ * spool_status_*() and spool_remove() may be called from any thread.
+ */
+#ifndef TERN_SPOOL_SPOOL_H
+#define TERN_SPOOL_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/compat.h"
+#include "core/envelope.h"
+
+struct buf;
+struct spool;
+struct spool_writer;
+
+/*
+ * Called on the loop thread, from spool_dispatch(), when a commit has
+ * finished: error 0 means durable; otherwise an errno value (ENOSPC,
+ * EIO, ...) and the message was discarded.
+ */
+typedef void spool_commit_fn(void *arg, int error);
+
+/* Opens (creating as needed) the spool at dir; -1 with a reason in err. */
+ATTR_WUR int spool_open(const char *dir, struct spool **sp_r, struct buf *err);
+/* Waits for pending commits, stops the worker, frees. */
+void spool_close(struct spool **spp);
+
+/*
+ * Starts a new message and returns its writer; the new id is copied to
+ * id_r (NUL-terminated, at most 31 chars).  NULL with errno set on error.
+ */
+struct spool_writer *spool_writer_new(struct spool *sp, char id_r[32]);
+/* Appends content; -1 with errno set on a write error. */
+ATTR_WUR int spool_writer_write(struct spool_writer *w, const void *data,
+    size_t len);
+/*
+ * Finishes the message with its envelope (copied; env->id is set to the
+ * writer's id) and queues the commit; cb runs later, exactly once, from
+ * spool_dispatch().  The writer is consumed in every case.  If an error
+ * is already known, cb still runs, with that error.
+ */
+void spool_writer_commit(struct spool_writer *w, const struct envelope *env,
+    spool_commit_fn *cb, void *arg);
+/* Throws the message away (the client never got a 250). */
+void spool_writer_abort(struct spool_writer **wp);
+
+/* The descriptor that becomes readable when completions are ready. */
+int spool_notify_fd(const struct spool *sp);
+/* Runs the callbacks of finished commits. */
+void spool_dispatch(struct spool *sp);
+
+/*
+ * Startup recovery: removes half-written files and calls fn for every
+ * committed message id in arrival order.
+ */
+ATTR_WUR int spool_recover(struct spool *sp,
+    void (*fn)(void *arg, const char *id), void *arg, struct buf *err);
+
+/* Reads a committed message's envelope; -1 with errno on failure. */
+ATTR_WUR int spool_read_envelope(struct spool *sp, const char *id,
+    struct envelope *env);
+/*
+ * Opens the committed content for reading: returns an fd positioned at
+ * the first byte, and its length in *len_r; -1 with errno on failure.
+ */
+ATTR_WUR int spool_open_content(struct spool *sp, const char *id,
+    uint64_t *len_r);
+
+/* Per-target state, persisted next to the message. */
+enum spool_target_state {
+	SPOOL_TARGET_PENDING,
+	SPOOL_TARGET_DONE,	/* delivered, or failed for good */
+};
+/* Records that target index i of message id is done; -1 with errno. */
+ATTR_WUR int spool_status_set_done(struct spool *sp, const char *id,
+    size_t target);
+/* Fills done[i] for each of n targets; -1 with errno. */
+ATTR_WUR int spool_status_read(struct spool *sp, const char *id, bool *done,
+    size_t n);
+/* Removes a message whose targets are all done; -1 with errno. */
+ATTR_WUR int spool_remove(struct spool *sp, const char *id);
+
+#endif
