@@ -59,3 +59,34 @@ envelope_add_target(struct envelope *env, bool is_local, const char *address,
 	t->localpart = xstrdup(localpart);
 	t->rcpt_index = rcpt_index;
 }
+
+static char *
+envelope_strdup_or_null(const char *s)
+{
+	return s == NULL ? NULL : xstrdup(s);
+}
+
+void
+envelope_copy(struct envelope *dst, const struct envelope *src)
+{
+	size_t i;
+
+	envelope_init(dst);
+	memcpy(dst->id, src->id, sizeof(dst->id));
+	free(dst->from);
+	dst->from = xstrdup(src->from != NULL ? src->from : "");
+	for (i = 0; i < src->n_rcpts; i++)
+		envelope_add_rcpt(dst, src->rcpts[i]);
+	for (i = 0; i < src->n_targets; i++) {
+		const struct envelope_target *t = &src->targets[i];
+
+		envelope_add_target(dst, t->is_local, t->address, t->domain,
+		    t->localpart, t->rcpt_index);
+	}
+	dst->body = src->body;
+	dst->smtputf8 = src->smtputf8;
+	dst->arrival = src->arrival;
+	dst->helo = envelope_strdup_or_null(src->helo);
+	dst->client_addr = envelope_strdup_or_null(src->client_addr);
+	dst->auth_user = envelope_strdup_or_null(src->auth_user);
+}

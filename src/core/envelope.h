@@ -47,6 +47,8 @@ struct envelope {
 void envelope_init(struct envelope *env);
 /* Frees every member; env may be reused after envelope_init(). */
 void envelope_clear(struct envelope *env);
+/* Makes dst a deep copy of src; dst must not hold anything. */
+void envelope_copy(struct envelope *dst, const struct envelope *src);
 void envelope_add_rcpt(struct envelope *env, const char *rcpt);
 /* Appends a target; strings are copied. */
 void envelope_add_target(struct envelope *env, bool is_local,
