@@ -105,7 +105,7 @@ FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -O1 $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
-FUZZ_MOD_SRCS := $(call mod_srcs,core) $(call mod_srcs,config) \
+FUZZ_MOD_SRCS := $(call mod_srcs,core) $(call mod_srcs,config) $(call mod_srcs,spool) \
 	$(call mod_srcs,policy) $(call mod_srcs,smtp)
 build/fuzz/%: fuzz/%.c $(FUZZ_MOD_SRCS)
 	@mkdir -p $(@D)
