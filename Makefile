@@ -13,11 +13,11 @@
 
 CC      ?= cc
 CLANG   ?= clang
-PKGS    := libevent libevent_pthreads libcares inih libcrypt openssl
+PKGS    := libevent libevent_pthreads libevent_openssl libcares inih libcrypt openssl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(PKG_LIBS),)
-PKG_LIBS := -levent_pthreads -levent -lcares -linih -lcrypt -lssl -lcrypto
+PKG_LIBS := -levent_openssl -levent_pthreads -levent -lcares -linih -lcrypt -lssl -lcrypto
 endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
