@@ -232,8 +232,13 @@ class Tern:
     Ports: test number NN owns 127.0.0.1 ports 21000 + NN*20 .. +19
     (TERN_PORT_BASE overrides the 21000)."""
 
-    def __init__(self, test_no, name="tern", host="127.0.0.1", **server):
+    def __init__(self, test_no, name="tern", host="127.0.0.1", run_as=None,
+                 **server):
+        """run_as: a user name; when the tests run as root, tern runs as
+        that user (setpriv) and owns its directory, e.g. so that Dovecot,
+        which refuses uid 0, can read the Maildirs."""
         self.test_no = test_no
+        self.run_as = run_as if os.getuid() == 0 else None
         self.host = host
         base = int(os.environ.get("TERN_PORT_BASE", "21000"))
         self.port_base = base + test_no * 20
@@ -305,8 +310,22 @@ class Tern:
             self.write_config()
         with open(self.log_path, "ab") as f:
             f.write(b"--- start\n")
-        self.proc = spawn([self.bin, "serve", "-c", self.conf], self.log_path,
-                          cwd=self.dir)
+        argv = [self.bin, "serve", "-c", self.conf]
+        if self.run_as:
+            import pwd
+            pw = pwd.getpwnam(self.run_as)
+            for dp, dns, fns in os.walk(self.dir):
+                for x in [dp] + [os.path.join(dp, n) for n in fns]:
+                    os.lchown(x, pw.pw_uid, pw.pw_gid)
+            p = os.path.abspath(self.dir)
+            while p != "/":
+                st = os.stat(p)
+                if not st.st_mode & 0o001:
+                    os.chmod(p, st.st_mode | 0o005)
+                p = os.path.dirname(p)
+            argv = ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+                    "--clear-groups", "--"] + argv
+        self.proc = spawn(argv, self.log_path, cwd=self.dir)
         up = wait_port(self.host, self.port, timeout, self.proc)
         if not up:
             sys.stdout.write("# tern did not come up; log:\n")
