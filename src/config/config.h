@@ -38,15 +38,25 @@ struct config_listen {
 	char *host;		/* numeric address, without brackets */
 	char *port;		/* numeric port as text */
 	enum listen_role role;
+	char *address;		/* the address key as written */
+	unsigned line;		/* of the [listen NAME] header in cfg->path */
 };
 
-/* One user of a domain's passwd-file. */
+/*
+ * One user of a domain's passwd-file.  A password field without a
+ * "{SCHEME}" prefix gets "{CRYPT}", Dovecot's default scheme, so
+ * password_hash always starts with '{'.
+ */
 struct config_user {
 	char *name;		/* lowercased local part */
 	char *password_hash;	/* "{SCHEME}hash", or NULL: cannot log in */
 };
 
-/* One alias: a lowercased local name and its targets as written. */
+/*
+ * One alias: a lowercased local name and its targets as written (spaces
+ * trimmed).  A target is a local name of the same domain ("bob") or a
+ * full address ("bob@example.net"); its syntax was checked at load.
+ */
 struct config_alias {
 	char *name;
 	char **targets;		/* local names or full addresses */
@@ -62,6 +72,7 @@ struct config_domain {
 	size_t n_users;
 	struct config_alias *aliases;	/* sorted by name */
 	size_t n_aliases;
+	unsigned line;		/* of the [domain NAME] header in cfg->path */
 };
 
 struct config {
@@ -88,10 +99,31 @@ struct config {
 	size_t n_listens;
 	struct config_domain *domains;	/* sorted by name */
 	size_t n_domains;
+	/*
+	 * The first [domain] in the file: the domain of a bare
+	 * "postmaster" recipient (RFC 5321 4.5.1).  Points into domains.
+	 */
+	const struct config_domain *primary_domain;
 };
 
 /*
- * Loads and validates path.  On success returns 0 and a new config in
+ * One key of config_keys.def, for "check-config --defaults", the docs
+ * test and anything else that lists keys.  All strings are static.
+ */
+struct config_key_info {
+	const char *section;	/* "server", "listen" or "domain" */
+	const char *key;
+	const char *type;	/* "size", "duration", "path", ... */
+	const char *default_value;	/* as it would be written, or NULL */
+	uint64_t min;		/* for numbers, sizes and durations */
+	uint64_t max;
+	const char *doc;	/* one line */
+};
+
+/*
+ * Loads and validates path.  Relative paths inside the file (spool,
+ * mailroot, users, aliases) are taken relative to the process's working
+ * directory, not to the config file.  On success returns 0 and a new config in
  * *cfg_r.  On failure returns -1 and appends one or more lines
  * "FILE:LINE: message\n" to err.
  */
@@ -121,5 +153,23 @@ const struct config_alias *config_find_alias(const struct config_domain *d,
     const char *name);
 
 const char *config_role_name(enum listen_role role);
+
+/* The key table, in declaration order; *n_r is set to its length. */
+const struct config_key_info *config_keys(size_t *n_r);
+
+/*
+ * The parsers of a domain's users (Dovecot passwd-file) and aliases
+ * files, exposed for the fuzzers.  text[len] need not be NUL-terminated.
+ * They fill d->users / d->aliases (sorted; d must have none yet) and
+ * return 0, or -1 after appending "FILE:LINE: what is wrong\n" lines to
+ * err; d then holds what parsed and must still be cleared.  Names of a
+ * passwd-file may be "local@domain" when domain is d->name.
+ */
+ATTR_WUR int config_users_parse(struct config_domain *d, const char *file,
+    const char *text, size_t len, struct buf *err);
+ATTR_WUR int config_aliases_parse(struct config_domain *d, const char *file,
+    const char *text, size_t len, struct buf *err);
+/* Frees every member of d (not d itself) and zeroes it. */
+void config_domain_clear(struct config_domain *d);
 
 #endif

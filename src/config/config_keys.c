@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The typing pass: every raw entry is looked up in the key table built
+ * from config_keys.def, converted to its type and range-checked, and
+ * stored in its field.  Unknown and repeated keys are errors.  Checks
+ * that involve more than one key are left to config_check.c.
+ */
+#include "config/config_private.h"
+
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "core/xalloc.h"
+
+#define CONFIG_KEYS_STRUCT_SERVER struct config
+#define CONFIG_KEYS_STRUCT_LISTEN struct config_listen
+#define CONFIG_KEYS_STRUCT_DOMAIN struct config_domain
+
+static const struct config_key config_keys_table[] = {
+#define CONFIG_KEY(sec, key, type, def, min, max, field, doc)               \
+	{ CONFIG_SECTION_##sec, #key, CONFIG_TYPE_##type, def, min, max,    \
+	    offsetof(CONFIG_KEYS_STRUCT_##sec, field) },
+#include "config/config_keys.def"
+#undef CONFIG_KEY
+};
+
+static const char *const config_keys_section_names[] = {
+	[CONFIG_SECTION_SERVER] = "server",
+	[CONFIG_SECTION_LISTEN] = "listen",
+	[CONFIG_SECTION_DOMAIN] = "domain",
+};
+
+/* Names for config_keys(), the docs and check-config --defaults. */
+#define CONFIG_KEYS_SECTION_SERVER "server"
+#define CONFIG_KEYS_SECTION_LISTEN "listen"
+#define CONFIG_KEYS_SECTION_DOMAIN "domain"
+#define CONFIG_KEYS_TYPE_HOSTNAME "hostname"
+#define CONFIG_KEYS_TYPE_PATH "path"
+#define CONFIG_KEYS_TYPE_USER "user name"
+#define CONFIG_KEYS_TYPE_UINT "integer"
+#define CONFIG_KEYS_TYPE_SIZE "size"
+#define CONFIG_KEYS_TYPE_DURATION "duration"
+#define CONFIG_KEYS_TYPE_BARE_NEWLINE "reject | normalize"
+#define CONFIG_KEYS_TYPE_LOG_LEVEL "debug | info | notice | warn | err"
+#define CONFIG_KEYS_TYPE_ADDRESS "address"
+#define CONFIG_KEYS_TYPE_ROLE "mx | submission | submissions"
+#define CONFIG_KEYS_TYPE_LOCALPART "local part"
+
+static const struct config_key_info config_keys_info[] = {
+#define CONFIG_KEY(sec, key, type, def, min, max, field, doc)               \
+	{ CONFIG_KEYS_SECTION_##sec, #key, CONFIG_KEYS_TYPE_##type, def,    \
+	    min, max, doc },
+#include "config/config_keys.def"
+#undef CONFIG_KEY
+};
+
+const struct config_key_info *
+config_keys(size_t *n_r)
+{
+	*n_r = N_ELEMENTS(config_keys_info);
+	return config_keys_info;
+}
+
+static const char *const config_keys_log_levels[] = {
+	"debug", "info", "notice", "warn", "err",
+};
+
+static char **
+config_keys_str_field(void *base, const struct config_key *k)
+{
+	return (char **)(void *)((char *)base + k->offset);
+}
+
+static uint64_t *
+config_keys_uint_field(void *base, const struct config_key *k)
+{
+	return (uint64_t *)(void *)((char *)base + k->offset);
+}
+
+static void
+config_keys_set_str(void *base, const struct config_key *k, char *value)
+{
+	char **field = config_keys_str_field(base, k);
+
+	free(*field);
+	*field = value;
+}
+
+/*
+ * Converts value for key k and stores it in base (the struct of k's
+ * section).  0, or -1 with what was expected in *why_r.
+ */
+static int
+config_keys_convert(const struct config_key *k, const char *value,
+    void *base, const char **why_r)
+{
+	uint64_t v;
+	size_t i;
+	char *host, *port;
+
+	*why_r = "a value";
+	if (*value == '\0')
+		return -1;
+	switch (k->type) {
+	case CONFIG_TYPE_HOSTNAME:
+		*why_r = "a domain name (letters, digits, '-', dots)";
+		if (!config_name_is_domain(value, strlen(value)))
+			return -1;
+		config_keys_set_str(base, k, str_lower(xstrdup(value)));
+		return 0;
+	case CONFIG_TYPE_PATH:
+		*why_r = "a path of at most 4095 bytes";
+		if (strlen(value) > CONFIG_PATH_MAX_BYTES)
+			return -1;
+		config_keys_set_str(base, k, xstrdup(value));
+		return 0;
+	case CONFIG_TYPE_USER:
+		*why_r = "a login name (letters, digits, '-', '_', '.')";
+		if (!config_name_is_user(value))
+			return -1;
+		config_keys_set_str(base, k, xstrdup(value));
+		return 0;
+	case CONFIG_TYPE_UINT:
+		*why_r = "a whole number in range";
+		if (parse_uint(value, k->min, k->max, &v) == -1)
+			return -1;
+		*config_keys_uint_field(base, k) = v;
+		return 0;
+	case CONFIG_TYPE_SIZE:
+		*why_r = "a size in range, with an optional K, M or G suffix";
+		if (parse_size(value, &v) == -1 || v < k->min || v > k->max)
+			return -1;
+		*config_keys_uint_field(base, k) = v;
+		return 0;
+	case CONFIG_TYPE_DURATION:
+		*why_r = "a duration in range, with an optional s, m, h or d "
+		    "suffix";
+		if (parse_duration(value, &v) == -1 || v < k->min ||
+		    v > k->max)
+			return -1;
+		*config_keys_uint_field(base, k) = v;
+		return 0;
+	case CONFIG_TYPE_BARE_NEWLINE:
+		*why_r = "reject or normalize";
+		if (strcmp(value, "reject") == 0)
+			((struct config *)base)->bare_newline =
+			    BARE_NEWLINE_REJECT;
+		else if (strcmp(value, "normalize") == 0)
+			((struct config *)base)->bare_newline =
+			    BARE_NEWLINE_NORMALIZE;
+		else
+			return -1;
+		return 0;
+	case CONFIG_TYPE_LOG_LEVEL:
+		*why_r = "debug, info, notice, warn or err";
+		for (i = 0; i < N_ELEMENTS(config_keys_log_levels); i++) {
+			if (strcmp(value, config_keys_log_levels[i]) == 0) {
+				config_keys_set_str(base, k, xstrdup(value));
+				return 0;
+			}
+		}
+		return -1;
+	case CONFIG_TYPE_ADDRESS:
+		*why_r = "a numeric host:port or [ipv6]:port";
+		if (config_name_parse_address(value, &host, &port) == -1)
+			return -1;
+		config_keys_set_str(base, k, xstrdup(value));
+		free(((struct config_listen *)base)->host);
+		free(((struct config_listen *)base)->port);
+		((struct config_listen *)base)->host = host;
+		((struct config_listen *)base)->port = port;
+		return 0;
+	case CONFIG_TYPE_ROLE:
+		*why_r = "mx, submission or submissions";
+		if (strcmp(value, "mx") == 0)
+			((struct config_listen *)base)->role = LISTEN_ROLE_MX;
+		else if (strcmp(value, "submission") == 0)
+			((struct config_listen *)base)->role =
+			    LISTEN_ROLE_SUBMISSION;
+		else if (strcmp(value, "submissions") == 0)
+			((struct config_listen *)base)->role =
+			    LISTEN_ROLE_SUBMISSIONS;
+		else
+			return -1;
+		return 0;
+	case CONFIG_TYPE_LOCALPART:
+		*why_r = "a local part (user or alias name)";
+		if (!config_name_is_local(value, strlen(value)))
+			return -1;
+		config_keys_set_str(base, k, str_lower(xstrdup(value)));
+		return 0;
+	}
+	log_panic("config_keys_convert: type %d", (int)k->type);
+}
+
+/* Sets every key of section kind that has a default. */
+static void
+config_keys_defaults(enum config_section_kind kind, void *base)
+{
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < N_ELEMENTS(config_keys_table); i++) {
+		const struct config_key *k = &config_keys_table[i];
+
+		if (k->section != kind || k->def == NULL)
+			continue;
+		if (config_keys_convert(k, k->def, base, &why) == -1)
+			log_panic("config_keys.def: bad default for %s",
+			    k->key);
+	}
+}
+
+static const struct config_key *
+config_keys_find(enum config_section_kind kind, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < N_ELEMENTS(config_keys_table); i++) {
+		if (config_keys_table[i].section == kind &&
+		    strcmp(config_keys_table[i].key, key) == 0)
+			return &config_keys_table[i];
+	}
+	return NULL;
+}
+
+/* Applies the entries of one section to base, reporting each bad one. */
+static void
+config_keys_section(const struct config_raw_section *sec, void *base,
+    struct config_ctx *ctx)
+{
+	char skey[80], sval[120];
+	const char *why;
+	size_t i, j;
+
+	for (i = 0; i < sec->n_entries; i++) {
+		const struct config_raw_entry *e = &sec->entries[i];
+		const struct config_key *k = config_keys_find(sec->kind,
+		    e->key);
+
+		str_sanitize(skey, sizeof(skey), e->key, strlen(e->key));
+		if (k == NULL) {
+			config_error(ctx, NULL, e->line, "%s: unknown key in "
+			    "[%s]", skey, config_keys_section_names[sec->kind]);
+			continue;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(sec->entries[j].key, e->key) == 0)
+				break;
+		}
+		if (j < i) {
+			config_error(ctx, NULL, e->line, "%s: duplicate key "
+			    "(first set on line %u)", skey,
+			    sec->entries[j].line);
+			continue;
+		}
+		if (config_keys_convert(k, e->value, base, &why) == -1) {
+			str_sanitize(sval, sizeof(sval), e->value,
+			    strlen(e->value));
+			if (k->type == CONFIG_TYPE_UINT ||
+			    k->type == CONFIG_TYPE_SIZE ||
+			    k->type == CONFIG_TYPE_DURATION)
+				config_error(ctx, NULL, e->line, "%s: bad value "
+				    "\"%s\": expected %s (%llu to %llu%s)",
+				    skey, sval, why,
+				    (unsigned long long)k->min,
+				    (unsigned long long)k->max,
+				    k->type == CONFIG_TYPE_SIZE ? " bytes" :
+				    k->type == CONFIG_TYPE_DURATION ?
+				    " seconds" : "");
+			else
+				config_error(ctx, NULL, e->line, "%s: bad value "
+				    "\"%s\": expected %s", skey, sval, why);
+		}
+	}
+}
+
+/* gethostname(), if it is a usable domain name, else "localhost". */
+static char *
+config_keys_default_hostname(void)
+{
+	char name[CONFIG_DOMAIN_MAX_BYTES + 1];
+
+	if (gethostname(name, sizeof(name)) == -1)
+		return xstrdup("localhost");
+	name[sizeof(name) - 1] = '\0';
+	if (!config_name_is_domain(name, strlen(name)))
+		return xstrdup("localhost");
+	return str_lower(xstrdup(name));
+}
+
+static void
+config_keys_listen(struct config *cfg, const struct config_raw_section *sec,
+    struct config_ctx *ctx)
+{
+	struct config_listen *l;
+	char safe[80];
+
+	if (!config_name_is_listen(sec->name)) {
+		str_sanitize(safe, sizeof(safe), sec->name, strlen(sec->name));
+		config_error(ctx, NULL, sec->line, "[listen %s]: bad name: "
+		    "expected letters, digits, '-', '_' or '.'", safe);
+		return;
+	}
+	cfg->listens = xreallocarray(cfg->listens, cfg->n_listens + 1,
+	    sizeof(*cfg->listens));
+	l = &cfg->listens[cfg->n_listens++];
+	memset(l, 0, sizeof(*l));
+	l->name = xstrdup(sec->name);
+	l->line = sec->line;
+	config_keys_defaults(CONFIG_SECTION_LISTEN, l);
+	config_keys_section(sec, l, ctx);
+}
+
+static void
+config_keys_domain(struct config *cfg, const struct config_raw_section *sec,
+    struct config_ctx *ctx)
+{
+	struct config_domain *d;
+	char safe[80];
+
+	if (!config_name_is_domain(sec->name, strlen(sec->name))) {
+		str_sanitize(safe, sizeof(safe), sec->name, strlen(sec->name));
+		config_error(ctx, NULL, sec->line, "[domain %s]: bad domain "
+		    "name: expected letters, digits, '-' and dots", safe);
+		return;
+	}
+	cfg->domains = xreallocarray(cfg->domains, cfg->n_domains + 1,
+	    sizeof(*cfg->domains));
+	d = &cfg->domains[cfg->n_domains++];
+	memset(d, 0, sizeof(*d));
+	d->name = str_lower(xstrdup(sec->name));
+	d->line = sec->line;
+	config_keys_defaults(CONFIG_SECTION_DOMAIN, d);
+	config_keys_section(sec, d, ctx);
+}
+
+int
+config_keys_apply(struct config *cfg, const struct config_raw *raw,
+    struct config_ctx *ctx)
+{
+	unsigned before = ctx->n_errors, server_line = 0;
+	size_t i;
+
+	config_keys_defaults(CONFIG_SECTION_SERVER, cfg);
+	for (i = 0; i < raw->n_sections; i++) {
+		const struct config_raw_section *sec = &raw->sections[i];
+
+		switch (sec->kind) {
+		case CONFIG_SECTION_SERVER:
+			if (server_line != 0) {
+				config_error(ctx, NULL, sec->line, "duplicate "
+				    "[server] section (first on line %u)",
+				    server_line);
+				break;
+			}
+			server_line = sec->line;
+			config_keys_section(sec, cfg, ctx);
+			break;
+		case CONFIG_SECTION_LISTEN:
+			config_keys_listen(cfg, sec, ctx);
+			break;
+		case CONFIG_SECTION_DOMAIN:
+			config_keys_domain(cfg, sec, ctx);
+			break;
+		}
+	}
+	if (cfg->hostname == NULL)
+		cfg->hostname = config_keys_default_hostname();
+	return ctx->n_errors == before ? 0 : -1;
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Syntax checks for the names a config holds: domain names (RFC 1035
+ * 2.3.1 LDH labels, RFC 5321 4.5.3.1.2 length), local parts that become
+ * Maildir directory names (RFC 5321 4.1.2 dot-atom, minus '/'), listener
+ * names, login names and numeric listen addresses.  No lookups here.
+ */
+#include "config/config_private.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "core/str.h"
+#include "core/xalloc.h"
+
+static bool
+config_name_is_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+bool
+config_name_is_domain(const char *s, size_t len)
+{
+	size_t i, label = 0;
+
+	if (len == 0 || len > CONFIG_DOMAIN_MAX_BYTES)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '.') {
+			/* No empty label, no label ending in '-'. */
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!config_name_is_alnum(c) && c != '-')
+			return false;
+		if (c == '-' && label == 0)
+			return false;
+		if (++label > CONFIG_LABEL_MAX_BYTES)
+			return false;
+	}
+	/* No trailing dot: tern matches domain names strictly. */
+	return label > 0 && s[len - 1] != '-';
+}
+
+/* RFC 5322 3.2.3 atext, without '/' so that a name is one directory. */
+static bool
+config_name_is_atext(unsigned char c)
+{
+	return config_name_is_alnum(c) || (c != '\0' &&
+	    strchr("!#$%&'*+-=?^_`{|}~", c) != NULL);
+}
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629), or 0. */
+static size_t
+config_name_utf8_len(const unsigned char *s, size_t left)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n > left)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF. */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+bool
+config_name_is_local(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i, n;
+
+	if (len == 0 || len > CONFIG_LOCAL_MAX_BYTES)
+		return false;
+	if (s[0] == '.' || s[len - 1] == '.')
+		return false;
+	for (i = 0; i < len; i += n) {
+		n = 1;
+		if (u[i] >= 0x80) {
+			/* RFC 6531 3.3: UTF-8 local parts with SMTPUTF8. */
+			n = config_name_utf8_len(u + i, len - i);
+			if (n == 0)
+				return false;
+		} else if (u[i] == '.') {
+			if (s[i + 1] == '.')
+				return false;
+		} else if (!config_name_is_atext(u[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool
+config_name_is_listen(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > CONFIG_NAME_MAX_BYTES)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!config_name_is_alnum(c) && c != '-' && c != '_' &&
+		    c != '.')
+			return false;
+	}
+	return true;
+}
+
+bool
+config_name_is_user(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	/* POSIX portable user names, with a leading letter or '_'. */
+	if (len == 0 || len > CONFIG_USER_MAX_BYTES || s[0] == '-' ||
+	    s[0] == '.' || (s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!config_name_is_alnum(c) && c != '-' && c != '_' &&
+		    c != '.')
+			return false;
+	}
+	return true;
+}
+
+int
+config_name_parse_address(const char *s, char **host_r, char **port_r)
+{
+	char host[INET6_ADDRSTRLEN + 1], norm[INET6_ADDRSTRLEN];
+	const char *colon, *port;
+	unsigned char addr[sizeof(struct in6_addr)];
+	uint64_t portnum;
+	size_t hlen;
+	int af;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -1;
+		hlen = (size_t)(close - s - 1);
+		if (hlen == 0 || hlen >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, hlen);
+		host[hlen] = '\0';
+		port = close + 2;
+		af = AF_INET6;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -1;
+		hlen = (size_t)(colon - s);
+		if (hlen == 0 || hlen >= sizeof(host))
+			return -1;
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+		port = colon + 1;
+		af = AF_INET;
+	}
+	if (inet_pton(af, host, addr) != 1)
+		return -1;
+	if (parse_uint(port, 1, 65535, &portnum) == -1)
+		return -1;
+	if (inet_ntop(af, addr, norm, sizeof(norm)) == NULL)
+		return -1;
+	*host_r = xstrdup(norm);
+	*port_r = xasprintf("%u", (unsigned)portnum);
+	return 0;
+}
