@@ -65,8 +65,11 @@ class Tap:
                 self.diag(diag)
         return bool(cond)
 
-    def eq(self, got, want, desc):
-        return self.ok(got == want, desc, "got %r, want %r" % (got, want))
+    def eq(self, got, want, desc, diag=None):
+        d = "got %r, want %r" % (got, want)
+        if diag is not None:
+            d += "\n" + str(diag)
+        return self.ok(got == want, desc, d)
 
     def reply(self, got, code, enh, desc):
         """got: (code, text) from smtplib or Raw.  Asserts the code and that
