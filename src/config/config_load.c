@@ -68,13 +68,11 @@ config_load_domains(struct config *cfg, const struct config_raw *raw,
 
 		if (first == NULL || d->line < first->line)
 			first = d;
-		/* Errors are in ctx; the other domains are still read. */
-		if (config_users_load(d, config_load_key_line(raw, d, "users"),
-		    ctx) == -1)
-			continue;
-		if (config_aliases_load(d, config_load_key_line(raw, d,
-		    "aliases"), ctx) == -1)
-			continue;
+		/* Errors go to ctx; every file is still read and checked. */
+		(void)config_users_load(d, config_load_key_line(raw, d,
+		    "users"), ctx);
+		(void)config_aliases_load(d, config_load_key_line(raw, d,
+		    "aliases"), ctx);
 	}
 	cfg->primary_domain = first;
 }

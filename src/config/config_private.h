@@ -108,9 +108,9 @@ int config_check(struct config *cfg, const struct config_raw *raw,
     struct config_ctx *ctx);
 
 /* config_users.c, config_aliases.c: read the files a domain names. */
-ATTR_WUR int config_users_load(struct config_domain *d, unsigned line,
+int config_users_load(struct config_domain *d, unsigned line,
     struct config_ctx *ctx);
-ATTR_WUR int config_aliases_load(struct config_domain *d, unsigned line,
+int config_aliases_load(struct config_domain *d, unsigned line,
     struct config_ctx *ctx);
 
 /*
