@@ -66,10 +66,13 @@ smtp_data_emit(struct smtp_data *d, uint8_t *out, size_t *o, const void *p,
 {
 	if (smtp_data_is_failed(d))
 		return;
+	/* Up to the limit exactly, however the input was cut. */
 	if (n > d->max_size - d->size) {
+		n = (size_t)(d->max_size - d->size);
 		d->too_big = true;
-		return;
 	}
+	if (n == 0)
+		return;
 	memcpy(out + *o, p, n);
 	*o += n;
 	d->size += n;
