@@ -20,6 +20,27 @@
 #define CONFIG_KEYS_STRUCT_LISTEN struct config_listen
 #define CONFIG_KEYS_STRUCT_DOMAIN struct config_domain
 
+/* The C type of the field each key type stores into. */
+#define CONFIG_KEYS_CTYPE_HOSTNAME char *
+#define CONFIG_KEYS_CTYPE_PATH char *
+#define CONFIG_KEYS_CTYPE_USER char *
+#define CONFIG_KEYS_CTYPE_UINT uint64_t
+#define CONFIG_KEYS_CTYPE_SIZE uint64_t
+#define CONFIG_KEYS_CTYPE_DURATION uint64_t
+#define CONFIG_KEYS_CTYPE_BARE_NEWLINE enum bare_newline_policy
+#define CONFIG_KEYS_CTYPE_LOG_LEVEL char *
+#define CONFIG_KEYS_CTYPE_ADDRESS char *
+#define CONFIG_KEYS_CTYPE_ROLE enum listen_role
+#define CONFIG_KEYS_CTYPE_LOCALPART char *
+
+/* A key whose field has the wrong type does not compile. */
+#define CONFIG_KEY(sec, key, type, def, min, max, field, doc)               \
+	_Static_assert(_Generic(((CONFIG_KEYS_STRUCT_##sec *)0)->field,     \
+	    CONFIG_KEYS_CTYPE_##type: 1, default: 0),                       \
+	    "config_keys.def: " #key ": field type does not match");
+#include "config/config_keys.def"
+#undef CONFIG_KEY
+
 static const struct config_key config_keys_table[] = {
 #define CONFIG_KEY(sec, key, type, def, min, max, field, doc)               \
 	{ CONFIG_SECTION_##sec, #key, CONFIG_TYPE_##type, def, min, max,    \
