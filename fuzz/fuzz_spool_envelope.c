@@ -34,8 +34,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ASSERT(out.len == size && memcmp(out.data, data, size) == 0);
 	ASSERT(spool_envelope_parse(out.data, out.len, &again, NULL) == 0);
 	ASSERT(spool_envelope_format(&out2, &again) == 0);
-	ASSERT(out2.len == out.len && memcmp(out2.data, out.data,
-	    out.len) == 0);
+	ASSERT(
+	    out2.len == out.len && memcmp(out2.data, out.data, out.len) == 0);
 	envelope_clear(&again);
 	envelope_clear(&env);
 	buf_clear(&out);

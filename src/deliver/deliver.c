@@ -37,11 +37,11 @@ deliver_result_errno(struct deliver_result *res, int error, const char *what)
 
 	switch (error) {
 	case ENOSPC:
-		enh = "4.3.1";	/* mail system full */
+		enh = "4.3.1"; /* mail system full */
 		break;
 	case EDQUOT:
 	case EFBIG:
-		enh = "4.2.2";	/* mailbox full */
+		enh = "4.2.2"; /* mailbox full */
 		break;
 	case EACCES:
 	case EPERM:
@@ -49,7 +49,7 @@ deliver_result_errno(struct deliver_result *res, int error, const char *what)
 	case ENOTDIR:
 	case ELOOP:
 	case EISDIR:
-		enh = "4.2.0";	/* something about the mailbox; fixable */
+		enh = "4.2.0"; /* something about the mailbox; fixable */
 		break;
 	case ENAMETOOLONG:
 		/* The path can never exist: retrying will not help. */

@@ -23,34 +23,34 @@ struct spool;
 
 enum deliver_status {
 	DELIVER_OK,
-	DELIVER_TEMPFAIL,	/* try again later */
-	DELIVER_PERMFAIL,	/* failed for good: bounce */
+	DELIVER_TEMPFAIL, /* try again later */
+	DELIVER_PERMFAIL, /* failed for good: bounce */
 };
 
 struct deliver_result {
 	enum deliver_status status;
-	char enh[8];		/* enhanced status code, "4.2.2" */
-	char text[200];		/* human-readable reason */
+	char enh[8];    /* enhanced status code, "4.2.2" */
+	char text[200]; /* human-readable reason */
 };
 
 /* One delivery: target number target of the committed message env->id. */
 struct deliver_request {
-	struct spool *sp;		/* the content is read from here */
-	const struct envelope *env;	/* as read back from the spool */
-	size_t target;			/* index into env->targets */
-	const char *mailroot;		/* Maildir root: <mailroot>/<dom>/<lp> */
-	const char *hostname;		/* this host, part of file names */
+	struct spool *sp;           /* the content is read from here */
+	const struct envelope *env; /* as read back from the spool */
+	size_t target;              /* index into env->targets */
+	const char *mailroot;       /* Maildir root: <mailroot>/<dom>/<lp> */
+	const char *hostname;       /* this host, part of file names */
 	/*
 	 * false only for the first attempt at a message committed by this
 	 * process; true whenever an earlier attempt (before a crash, or a
 	 * TEMPFAIL that may have come late) could have left a copy.
 	 */
 	bool check_existing;
-	time_t now;			/* for the delay in the log line */
+	time_t now; /* for the delay in the log line */
 };
 
-typedef void deliver_fn(const struct deliver_request *req,
-    struct deliver_result *res);
+typedef void deliver_fn(
+    const struct deliver_request *req, struct deliver_result *res);
 
 /* A backend the queue can hand targets to. */
 struct deliver_agent {
@@ -68,19 +68,20 @@ extern const struct deliver_agent deliver_maildir_agent;
  * finds the earlier copy in new/ or cur/ and reports OK without a
  * second one.  Logs one "deliver" line.  See docs/spool.md.
  */
-void deliver_maildir(const struct deliver_request *req,
-    struct deliver_result *res);
+void deliver_maildir(
+    const struct deliver_request *req, struct deliver_result *res);
 
 /* Fills res; text is formatted (truncated to fit). */
-ATTR_FORMAT(4, 5) void deliver_result_set(struct deliver_result *res,
-    enum deliver_status status, const char *enh, const char *fmt, ...);
+ATTR_FORMAT(4, 5)
+void deliver_result_set(struct deliver_result *res, enum deliver_status status,
+    const char *enh, const char *fmt, ...);
 /*
  * The one place where an errno becomes a delivery result: class and
  * enhanced code by errno, text "<what>: <strerror>".  Table in
  * docs/spool.md.
  */
-void deliver_result_errno(struct deliver_result *res, int error,
-    const char *what);
+void deliver_result_errno(
+    struct deliver_result *res, int error, const char *what);
 /* "sent", "deferred" or "bounced": the log word for a status. */
 const char *deliver_status_name(enum deliver_status status);
 

@@ -30,8 +30,8 @@
 #define DELIVER_MAILDIR_HOST_MAX_BYTES 120
 
 const struct deliver_agent deliver_maildir_agent = {
-	.name = "maildir",
-	.deliver = deliver_maildir,
+    .name = "maildir",
+    .deliver = deliver_maildir,
 };
 
 /* The open directories of one mailbox. */
@@ -60,17 +60,18 @@ deliver_maildir_is_safe_name(const char *s)
 static void
 deliver_maildir_name(struct buf *name, const struct deliver_request *req)
 {
-	const char *h = req->hostname != NULL && *req->hostname != '\0' ?
-	    req->hostname : "localhost";
+	const char *h = req->hostname != NULL && *req->hostname != '\0'
+	    ? req->hostname
+	    : "localhost";
 	size_t start;
 
 	if (buf_printf(name, "%" PRIu64 ".T%s_%zu.",
-	    (uint64_t)(req->env->arrival > 0 ? req->env->arrival : 0),
-	    req->env->id, req->target) == -1)
+	        (uint64_t)(req->env->arrival > 0 ? req->env->arrival : 0),
+	        req->env->id, req->target) == -1)
 		log_panic("deliver: file name too long");
 	start = name->len;
 	for (; *h != '\0' && name->len - start < DELIVER_MAILDIR_HOST_MAX_BYTES;
-	    h++) {
+	     h++) {
 		int rc;
 
 		if (*h == '/')
@@ -100,8 +101,8 @@ deliver_maildir_mkdir(const char *path)
 		slash[1] = '\0';
 	else if (slash != NULL)
 		*slash = '\0';
-	fd = open(slash != NULL ? parent : ".",
-	    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(
+	    slash != NULL ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || fsync(fd) == -1)
 		rc = -1;
 	if (fd != -1)
@@ -144,11 +145,11 @@ deliver_maildir_box_close(struct deliver_maildir_box *b)
 
 /* Opens tmp/ new/ cur/ of mailbox path, creating what is missing. */
 static int
-deliver_maildir_box_open(struct deliver_maildir_box *b, const char *path,
-    const char **what_r)
+deliver_maildir_box_open(
+    struct deliver_maildir_box *b, const char *path, const char **what_r)
 {
-	static const char *const subs[] = { "tmp", "new", "cur" };
-	int *fds[] = { &b->tmp_fd, &b->new_fd, &b->cur_fd };
+	static const char *const subs[] = {"tmp", "new", "cur"};
+	int *fds[] = {&b->tmp_fd, &b->new_fd, &b->cur_fd};
 	char sub[4096];
 	size_t i;
 	int e;
@@ -188,8 +189,8 @@ fail:
 
 /* Whether an earlier delivery left new/<name>, or cur/<name>[:flags]. */
 static int
-deliver_maildir_exists(const struct deliver_maildir_box *b, const char *name,
-    bool *exists_r)
+deliver_maildir_exists(
+    const struct deliver_maildir_box *b, const char *name, bool *exists_r)
 {
 	size_t len = strlen(name);
 	struct dirent *de;
@@ -243,8 +244,8 @@ deliver_maildir_write_all(int fd, const uint8_t *p, size_t len)
 
 /* A header value fit for one line: control characters become '?'. */
 static int
-deliver_maildir_header(struct buf *out, const char *name, const char *v,
-    bool angle)
+deliver_maildir_header(
+    struct buf *out, const char *name, const char *v, bool angle)
 {
 	if (buf_printf(out, "%s: %s", name, angle ? "<" : "") == -1)
 		return -1;
@@ -262,8 +263,8 @@ deliver_maildir_header(struct buf *out, const char *name, const char *v,
  * CR is kept).  A CR at the end of a chunk waits for the next one.
  */
 static int
-deliver_maildir_copy(int in, uint64_t len, int out, const struct buf *head,
-    const char **what_r)
+deliver_maildir_copy(
+    int in, uint64_t len, int out, const struct buf *head, const char **what_r)
 {
 	uint8_t *ibuf = xmalloc(DELIVER_MAILDIR_IO_BYTES);
 	uint8_t *obuf = xmalloc(DELIVER_MAILDIR_IO_BYTES + 1);
@@ -275,15 +276,16 @@ deliver_maildir_copy(int in, uint64_t len, int out, const struct buf *head,
 	if (deliver_maildir_write_all(out, head->data, head->len) == -1)
 		goto out;
 	while (len > 0) {
-		size_t want = len < DELIVER_MAILDIR_IO_BYTES ?
-		    (size_t)len : DELIVER_MAILDIR_IO_BYTES;
+		size_t want = len < DELIVER_MAILDIR_IO_BYTES
+		    ? (size_t)len
+		    : DELIVER_MAILDIR_IO_BYTES;
 		ssize_t n = read(in, ibuf, want);
 
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			if (n == 0)
-				errno = EIO;	/* spool file shorter than said */
+				errno = EIO; /* spool file shorter than said */
 			*what_r = "read spool";
 			goto out;
 		}
@@ -299,8 +301,8 @@ deliver_maildir_copy(int in, uint64_t len, int out, const struct buf *head,
 		if (deliver_maildir_write_all(out, obuf, o) == -1)
 			goto out;
 	}
-	if (cr && deliver_maildir_write_all(out, (const uint8_t *)"\r",
-	    1) == -1)
+	if (cr &&
+	    deliver_maildir_write_all(out, (const uint8_t *)"\r", 1) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -328,9 +330,10 @@ deliver_maildir_store(const struct deliver_request *req,
 	}
 	buf_init(&head, 256, 0);
 	/* RFC 5321 4.4: the reverse-path in angle brackets, <> if null. */
-	if (deliver_maildir_header(&head, "Return-Path", req->env->from,
-	    true) == -1 || deliver_maildir_header(&head, "Delivered-To",
-	    t->address, false) == -1)
+	if (deliver_maildir_header(
+	        &head, "Return-Path", req->env->from, true) == -1 ||
+	    deliver_maildir_header(&head, "Delivered-To", t->address, false) ==
+	        -1)
 		log_panic("deliver: header buffer");
 	/* Ours by name: a stale tmp file of an earlier attempt is reused. */
 	out = openat(b->tmp_fd, name,
@@ -395,13 +398,13 @@ deliver_maildir_log(const struct deliver_request *req, const char *mailbox,
 		delay = 0;
 	if (res->status == DELIVER_OK && note == NULL)
 		log_info("%s deliver rcpt=<%s> mailbox=%s status=sent "
-		    "dsn=%s delay=%lld", req->env->id, rcpt, box, res->enh,
-		    delay);
+		         "dsn=%s delay=%lld",
+		    req->env->id, rcpt, box, res->enh, delay);
 	else
 		log_info("%s deliver rcpt=<%s> mailbox=%s status=%s dsn=%s "
-		    "delay=%lld reason=\"%s\"", req->env->id, rcpt, box,
-		    deliver_status_name(res->status), res->enh, delay,
-		    note != NULL ? note : reason);
+		         "delay=%lld reason=\"%s\"",
+		    req->env->id, rcpt, box, deliver_status_name(res->status),
+		    res->enh, delay, note != NULL ? note : reason);
 }
 
 void
@@ -427,7 +430,7 @@ deliver_maildir(const struct deliver_request *req, struct deliver_result *res)
 		goto out;
 	}
 	if (buf_printf(&path, "%s/%s/%s", req->mailroot, t->domain,
-	    t->localpart) == -1)
+	        t->localpart) == -1)
 		log_panic("deliver: path buffer");
 	deliver_maildir_name(&name, req);
 	if (deliver_maildir_box_open(&box, buf_cstr(&path), &what) == -1) {
@@ -440,8 +443,8 @@ deliver_maildir(const struct deliver_request *req, struct deliver_result *res)
 	} else if (exists) {
 		deliver_result_set(res, DELIVER_OK, "2.0.0", "already there");
 		note = "already delivered";
-	} else if (deliver_maildir_store(req, &box, buf_cstr(&name), &exists,
-	    &what) == -1) {
+	} else if (deliver_maildir_store(
+	               req, &box, buf_cstr(&name), &exists, &what) == -1) {
 		deliver_result_errno(res, errno, what);
 	} else {
 		deliver_result_set(res, DELIVER_OK, "2.0.0", "delivered");

@@ -35,10 +35,10 @@
 struct queue_job {
 	struct queue_job *next;
 	char id[32];
-	unsigned attempts;	/* rounds that ended in TEMPFAIL */
-	bool check_existing;	/* an earlier attempt may have left copies */
-	bool remote_logged;	/* "waits for outbound" said once */
-	time_t due;		/* CLOCK_MONOTONIC seconds, for delayed jobs */
+	unsigned attempts;   /* rounds that ended in TEMPFAIL */
+	bool check_existing; /* an earlier attempt may have left copies */
+	bool remote_logged;  /* "waits for outbound" said once */
+	time_t due;          /* CLOCK_MONOTONIC seconds, for delayed jobs */
 };
 
 struct queue {
@@ -46,9 +46,9 @@ struct queue {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct queue_job *ready, **ready_tail;
-	struct queue_job *delayed;	/* unordered; few in practice */
+	struct queue_job *delayed; /* unordered; few in practice */
 	bool stopping;
-	char *mailroot;		/* copies: a reload may free the config */
+	char *mailroot; /* copies: a reload may free the config */
 	char *hostname;
 	pthread_t threads[QUEUE_WORKERS];
 	size_t n_threads;
@@ -98,8 +98,8 @@ queue_mark_done(struct queue *q, const char *id, size_t i, bool *done)
 {
 	done[i] = true;
 	if (spool_status_set_done(q->sp, id, i) == -1)
-		log_warn("%s queue cannot record target %zu as done: %s", id,
-		    i, strerror(errno));
+		log_warn("%s queue cannot record target %zu as done: %s", id, i,
+		    strerror(errno));
 }
 
 /*
@@ -119,20 +119,25 @@ queue_run_targets(struct queue *q, struct queue_job *j,
 	for (i = 0; i < env->n_targets; i++) {
 		const struct envelope_target *t = &env->targets[i];
 		struct deliver_request req = {
-			.sp = q->sp, .env = env, .target = i,
-			.mailroot = mailroot, .hostname = hostname,
-			.check_existing = j->check_existing, .now = now,
+		    .sp = q->sp,
+		    .env = env,
+		    .target = i,
+		    .mailroot = mailroot,
+		    .hostname = hostname,
+		    .check_existing = j->check_existing,
+		    .now = now,
 		};
 		struct deliver_result res;
 
 		if (done[i])
 			continue;
-		str_sanitize(rcpt, sizeof(rcpt), t->address,
-		    strlen(t->address));
+		str_sanitize(
+		    rcpt, sizeof(rcpt), t->address, strlen(t->address));
 		if (!t->is_local) {
 			if (!j->remote_logged)
 				log_info("%s queue remote target waits for "
-				    "outbound delivery rcpt=<%s>", j->id, rcpt);
+				         "outbound delivery rcpt=<%s>",
+				    j->id, rcpt);
 			continue;
 		}
 		deliver_maildir_agent.deliver(&req, &res);
@@ -141,9 +146,11 @@ queue_run_targets(struct queue *q, struct queue_job *j,
 			queue_mark_done(q, j->id, i, done);
 			break;
 		case DELIVER_PERMFAIL:
-			/* Bounces (a DSN to env->from) come in a later issue. */
+			/* Bounces (a DSN to env->from) come in a later issue.
+			 */
 			log_warn("%s queue bounce not sent (not implemented) "
-			    "rcpt=<%s> dsn=%s", j->id, rcpt, res.enh);
+			         "rcpt=<%s> dsn=%s",
+			    j->id, rcpt, res.enh);
 			queue_mark_done(q, j->id, i, done);
 			break;
 		case DELIVER_TEMPFAIL:
@@ -152,8 +159,10 @@ queue_run_targets(struct queue *q, struct queue_job *j,
 				break;
 			}
 			log_warn("%s queue gave up rcpt=<%s> status=bounced "
-			    "dsn=4.4.7 reason=\"too long in the queue\"; bounce "
-			    "not sent (not implemented)", j->id, rcpt);
+			         "dsn=4.4.7 reason=\"too long in the queue\"; "
+			         "bounce "
+			         "not sent (not implemented)",
+			    j->id, rcpt);
 			queue_mark_done(q, j->id, i, done);
 			break;
 		}
@@ -206,8 +215,8 @@ queue_run(struct queue *q, struct queue_job *j, const char *mailroot,
 	}
 	done = xcalloc(env.n_targets > 0 ? env.n_targets : 1, sizeof(*done));
 	if (spool_status_read(q->sp, j->id, done, env.n_targets) == -1) {
-		log_warn("%s queue cannot read status: %s", j->id,
-		    strerror(errno));
+		log_warn(
+		    "%s queue cannot read status: %s", j->id, strerror(errno));
 		memset(done, 0, env.n_targets * sizeof(*done));
 		j->check_existing = true;
 	}
@@ -224,7 +233,7 @@ queue_run(struct queue *q, struct queue_job *j, const char *mailroot,
 	} else if (retry) {
 		queue_retry_later(q, j);
 	} else {
-		free(j);	/* only remote targets left: kept in the spool */
+		free(j); /* only remote targets left: kept in the spool */
 	}
 	free(done);
 	envelope_clear(&env);
@@ -245,10 +254,10 @@ queue_worker_main(void *arg)
 			if (next_due == 0) {
 				(void)pthread_cond_wait(&q->cv, &q->mu);
 			} else {
-				struct timespec ts = { .tv_sec = next_due };
+				struct timespec ts = {.tv_sec = next_due};
 
-				(void)pthread_cond_timedwait(&q->cv, &q->mu,
-				    &ts);
+				(void)pthread_cond_timedwait(
+				    &q->cv, &q->mu, &ts);
 			}
 			continue;
 		}
@@ -279,19 +288,17 @@ queue_new(const struct config *cfg, struct spool *sp)
 	q->sp = sp;
 	q->ready_tail = &q->ready;
 	q->mailroot = xstrdup(cfg->mailroot);
-	q->hostname = xstrdup(cfg->hostname != NULL ? cfg->hostname :
-	    "localhost");
+	q->hostname =
+	    xstrdup(cfg->hostname != NULL ? cfg->hostname : "localhost");
 	(void)pthread_mutex_init(&q->mu, NULL);
 	(void)pthread_condattr_init(&ca);
 	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	(void)pthread_cond_init(&q->cv, &ca);
 	(void)pthread_condattr_destroy(&ca);
 	for (i = 0; i < QUEUE_WORKERS; i++) {
-		rc = pthread_create(&q->threads[i], NULL, queue_worker_main,
-		    q);
+		rc = pthread_create(&q->threads[i], NULL, queue_worker_main, q);
 		if (rc != 0) {
-			log_warn("queue cannot start worker: %s",
-			    strerror(rc));
+			log_warn("queue cannot start worker: %s", strerror(rc));
 			break;
 		}
 		q->n_threads++;
@@ -341,8 +348,8 @@ void
 queue_set_config(struct queue *q, const struct config *cfg)
 {
 	char *mailroot = xstrdup(cfg->mailroot);
-	char *hostname = xstrdup(cfg->hostname != NULL ? cfg->hostname :
-	    "localhost");
+	char *hostname =
+	    xstrdup(cfg->hostname != NULL ? cfg->hostname : "localhost");
 
 	(void)pthread_mutex_lock(&q->mu);
 	free(q->mailroot);
@@ -365,7 +372,7 @@ queue_add(struct queue *q, const char *id, bool check_existing)
 	j->check_existing = check_existing;
 	(void)pthread_mutex_lock(&q->mu);
 	if (q->stopping) {
-		free(j);	/* still spooled: found again at startup */
+		free(j); /* still spooled: found again at startup */
 	} else {
 		queue_push_ready(q, j);
 	}

@@ -24,7 +24,7 @@
 #include "core/xalloc.h"
 #include "spool/spool_private.h"
 
-static const char *const spool_subdirs[] = { "tmp", "queue", "corrupt" };
+static const char *const spool_subdirs[] = {"tmp", "queue", "corrupt"};
 
 /* mkdir -p with mode 0700 for the parts that are missing. */
 static int
@@ -54,7 +54,7 @@ spool_mkdir_p(const char *path)
 static int
 spool_open_dirs(struct spool *sp, struct buf *err)
 {
-	int *fds[] = { &sp->tmp_fd, &sp->queue_fd, &sp->corrupt_fd };
+	int *fds[] = {&sp->tmp_fd, &sp->queue_fd, &sp->corrupt_fd};
 	bool created = false;
 	size_t i;
 	int root;
@@ -66,8 +66,8 @@ spool_open_dirs(struct spool *sp, struct buf *err)
 	}
 	root = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root == -1) {
-		(void)!buf_printf(err, "spool %s: %s", sp->dir,
-		    strerror(errno));
+		(void)!buf_printf(
+		    err, "spool %s: %s", sp->dir, strerror(errno));
 		return -1;
 	}
 	for (i = 0; i < N_ELEMENTS(spool_subdirs); i++) {
@@ -75,8 +75,8 @@ spool_open_dirs(struct spool *sp, struct buf *err)
 			created = true;
 		else if (errno != EEXIST)
 			goto fail;
-		*fds[i] = openat(root, spool_subdirs[i],
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		*fds[i] = openat(
+		    root, spool_subdirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (*fds[i] == -1)
 			goto fail;
 	}
@@ -111,7 +111,7 @@ spool_open(const char *dir, struct spool **sp_r, struct buf *err)
 	if (getrandom(&sp->id_rand, sizeof(sp->id_rand), 0) !=
 	    (ssize_t)sizeof(sp->id_rand))
 		sp->id_rand = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
-	sp->id_rand |= 1;	/* xorshift state must not be 0 */
+	sp->id_rand |= 1; /* xorshift state must not be 0 */
 	if (spool_open_dirs(sp, err) == -1)
 		goto fail;
 	sp->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -120,8 +120,8 @@ spool_open(const char *dir, struct spool **sp_r, struct buf *err)
 		goto fail;
 	}
 	if (spool_commit_start(sp) == -1) {
-		(void)!buf_printf(err, "spool: cannot start threads: %s",
-		    strerror(errno));
+		(void)!buf_printf(
+		    err, "spool: cannot start threads: %s", strerror(errno));
 		goto fail;
 	}
 	*sp_r = sp;
@@ -220,7 +220,7 @@ spool_id_is_valid(const char *id)
 
 	for (i = 0; i < SPOOL_ID_LEN; i++)
 		if (!((id[i] >= '0' && id[i] <= '9') ||
-		    (id[i] >= 'a' && id[i] <= 'f')))
+		        (id[i] >= 'a' && id[i] <= 'f')))
 			return false;
 	return id[SPOOL_ID_LEN] == '\0';
 }
@@ -250,6 +250,6 @@ spool_id_new(struct spool *sp, char id_r[32])
 	r ^= r << 17;
 	sp->id_rand = r;
 	(void)pthread_mutex_unlock(&sp->id_mu);
-	(void)snprintf(id_r, 32, "%016" PRIx64 "%08" PRIx32, us,
-	    (uint32_t)(r >> 32));
+	(void)snprintf(
+	    id_r, 32, "%016" PRIx64 "%08" PRIx32, us, (uint32_t)(r >> 32));
 }

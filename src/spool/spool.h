@@ -37,7 +37,11 @@ typedef void spool_commit_fn(void *arg, int error);
 
 /* Opens (creating as needed) the spool at dir; -1 with a reason in err. */
 ATTR_WUR int spool_open(const char *dir, struct spool **sp_r, struct buf *err);
-/* Waits for pending commits, stops the worker, frees. */
+/*
+ * Waits for pending commits, stops the worker, frees.  Callbacks of
+ * commits not yet dispatched are dropped, not run: call spool_dispatch()
+ * first if their callers still wait.  Abort open writers before.
+ */
 void spool_close(struct spool **spp);
 
 /*
@@ -46,8 +50,8 @@ void spool_close(struct spool **spp);
  */
 struct spool_writer *spool_writer_new(struct spool *sp, char id_r[32]);
 /* Appends content; -1 with errno set on a write error. */
-ATTR_WUR int spool_writer_write(struct spool_writer *w, const void *data,
-    size_t len);
+ATTR_WUR int spool_writer_write(
+    struct spool_writer *w, const void *data, size_t len);
 /*
  * Finishes the message with its envelope (copied; env->id is set to the
  * writer's id) and queues the commit; cb runs later, exactly once, from
@@ -71,27 +75,33 @@ void spool_dispatch(struct spool *sp);
 ATTR_WUR int spool_recover(struct spool *sp,
     void (*fn)(void *arg, const char *id), void *arg, struct buf *err);
 
-/* Reads a committed message's envelope; -1 with errno on failure. */
-ATTR_WUR int spool_read_envelope(struct spool *sp, const char *id,
-    struct envelope *env);
+/*
+ * Reads a committed message's envelope; -1 with errno on failure
+ * (EINVAL: bad id or corrupt file, logged).  *env is overwritten, not
+ * freed; on success release it with envelope_clear().
+ */
+ATTR_WUR int spool_read_envelope(
+    struct spool *sp, const char *id, struct envelope *env);
 /*
  * Opens the committed content for reading: returns an fd positioned at
  * the first byte, and its length in *len_r; -1 with errno on failure.
+ * The envelope follows the content in the same file: read only *len_r
+ * bytes.  The caller closes the fd.
  */
-ATTR_WUR int spool_open_content(struct spool *sp, const char *id,
-    uint64_t *len_r);
+ATTR_WUR int spool_open_content(
+    struct spool *sp, const char *id, uint64_t *len_r);
 
 /* Per-target state, persisted next to the message. */
 enum spool_target_state {
 	SPOOL_TARGET_PENDING,
-	SPOOL_TARGET_DONE,	/* delivered, or failed for good */
+	SPOOL_TARGET_DONE, /* delivered, or failed for good */
 };
 /* Records that target index i of message id is done; -1 with errno. */
-ATTR_WUR int spool_status_set_done(struct spool *sp, const char *id,
-    size_t target);
+ATTR_WUR int spool_status_set_done(
+    struct spool *sp, const char *id, size_t target);
 /* Fills done[i] for each of n targets; -1 with errno. */
-ATTR_WUR int spool_status_read(struct spool *sp, const char *id, bool *done,
-    size_t n);
+ATTR_WUR int spool_status_read(
+    struct spool *sp, const char *id, bool *done, size_t n);
 /* Removes a message whose targets are all done; -1 with errno. */
 ATTR_WUR int spool_remove(struct spool *sp, const char *id);
 

@@ -102,8 +102,8 @@ spool_commit_batch(struct spool *sp, struct spool_commit *list)
 			continue;
 		if (n == sp->batch_cap) {
 			sp->batch_cap = sp->batch_cap ? sp->batch_cap * 2 : 64;
-			sp->batch = xreallocarray(sp->batch, sp->batch_cap,
-			    sizeof(*sp->batch));
+			sp->batch = xreallocarray(
+			    sp->batch, sp->batch_cap, sizeof(*sp->batch));
 		}
 		sp->batch[n++] = c;
 	}
@@ -143,8 +143,8 @@ spool_commit_batch(struct spool *sp, struct spool_commit *list)
 		if (c->error == 0)
 			continue;
 		(void)unlinkat(sp->tmp_fd, c->id, 0);
-		log_warn("%s spool commit failed: %s", c->id,
-		    strerror(c->error));
+		log_warn(
+		    "%s spool commit failed: %s", c->id, strerror(c->error));
 	}
 }
 
@@ -160,7 +160,7 @@ spool_commit_main(void *arg)
 		while (sp->pending == NULL && !sp->stopping)
 			(void)pthread_cond_wait(&sp->cv, &sp->mu);
 		if (sp->pending == NULL)
-			break;	/* stopping, and nothing left to commit */
+			break; /* stopping, and nothing left to commit */
 		list = sp->pending;
 		sp->pending = NULL;
 		sp->pending_tail = &sp->pending;
@@ -191,8 +191,8 @@ spool_commit_start(struct spool *sp)
 	int rc;
 
 	for (i = 0; i < SPOOL_SYNC_THREADS; i++) {
-		rc = pthread_create(&sp->syncers[i], NULL,
-		    spool_commit_syncer_main, sp);
+		rc = pthread_create(
+		    &sp->syncers[i], NULL, spool_commit_syncer_main, sp);
 		if (rc != 0) {
 			errno = rc;
 			return -1;

@@ -20,16 +20,16 @@
 #define SPOOL_ENVELOPE_MAGIC "tern-envelope 1\n"
 
 static const char *const spool_envelope_body_names[] = {
-	[ENVELOPE_BODY_7BIT] = "7bit",
-	[ENVELOPE_BODY_8BITMIME] = "8bitmime",
-	[ENVELOPE_BODY_BINARYMIME] = "binarymime",
+    [ENVELOPE_BODY_7BIT] = "7bit",
+    [ENVELOPE_BODY_8BITMIME] = "8bitmime",
+    [ENVELOPE_BODY_BINARYMIME] = "binarymime",
 };
 
 /* ---- writing ----------------------------------------------------------- */
 
 static int
-spool_envelope_put_value(struct buf *out, const char *key, const char *v,
-    bool nullable)
+spool_envelope_put_value(
+    struct buf *out, const char *key, const char *v, bool nullable)
 {
 	size_t len;
 
@@ -47,11 +47,11 @@ spool_envelope_put_value(struct buf *out, const char *key, const char *v,
 static int
 spool_envelope_put_target(struct buf *out, const struct envelope_target *t)
 {
-	const char *f[3] = { t->address, t->domain, t->localpart };
+	const char *f[3] = {t->address, t->domain, t->localpart};
 	size_t i, len;
 
 	if (buf_printf(out, "target %s %zu", t->is_local ? "local" : "remote",
-	    t->rcpt_index) == -1)
+	        t->rcpt_index) == -1)
 		return -1;
 	for (i = 0; i < N_ELEMENTS(f); i++) {
 		const char *v = f[i] != NULL ? f[i] : "";
@@ -84,21 +84,21 @@ spool_envelope_format(struct buf *out, const struct envelope *env)
 	    buf_printf(out, "rcpts %zu\n", env->n_rcpts) == -1)
 		return -1;
 	for (i = 0; i < env->n_rcpts; i++)
-		if (spool_envelope_put_value(out, "rcpt", env->rcpts[i],
-		    false) == -1)
+		if (spool_envelope_put_value(
+		        out, "rcpt", env->rcpts[i], false) == -1)
 			return -1;
 	if (buf_printf(out, "targets %zu\n", env->n_targets) == -1)
 		return -1;
 	for (i = 0; i < env->n_targets; i++)
 		if (spool_envelope_put_target(out, &env->targets[i]) == -1)
 			return -1;
-	if (buf_printf(out, "body %s\nsmtputf8 %d\narrival %" PRIu64 "\n",
-	    body, env->smtputf8 ? 1 : 0, arrival) == -1 ||
+	if (buf_printf(out, "body %s\nsmtputf8 %d\narrival %" PRIu64 "\n", body,
+	        env->smtputf8 ? 1 : 0, arrival) == -1 ||
 	    spool_envelope_put_value(out, "helo", env->helo, true) == -1 ||
-	    spool_envelope_put_value(out, "client_addr", env->client_addr,
-	    true) == -1 ||
-	    spool_envelope_put_value(out, "auth_user", env->auth_user,
-	    true) == -1)
+	    spool_envelope_put_value(
+	        out, "client_addr", env->client_addr, true) == -1 ||
+	    spool_envelope_put_value(out, "auth_user", env->auth_user, true) ==
+	        -1)
 		return -1;
 	return buf_append_str(out, "end\n");
 }
@@ -147,8 +147,8 @@ spool_envelope_accept(struct spool_envelope_cursor *c, const char *lit)
 
 /* A decimal number in [0, max], without sign or leading zeros. */
 static int
-spool_envelope_number(struct spool_envelope_cursor *c, uint64_t max,
-    uint64_t *val_r)
+spool_envelope_number(
+    struct spool_envelope_cursor *c, uint64_t max, uint64_t *val_r)
 {
 	const uint8_t *s = c->p;
 	uint64_t v = 0;
@@ -172,8 +172,8 @@ spool_envelope_number(struct spool_envelope_cursor *c, uint64_t max,
  * result is a heap string; NUL bytes are refused since C strings hold it.
  */
 static int
-spool_envelope_string(struct spool_envelope_cursor *c, bool nullable,
-    char **v_r)
+spool_envelope_string(
+    struct spool_envelope_cursor *c, bool nullable, char **v_r)
 {
 	uint64_t len;
 
@@ -182,8 +182,9 @@ spool_envelope_string(struct spool_envelope_cursor *c, bool nullable,
 		c->p++;
 		return 0;
 	}
-	if (spool_envelope_number(c, SPOOL_ENVELOPE_VALUE_MAX_BYTES,
-	    &len) == -1 || spool_envelope_expect(c, ":") == -1)
+	if (spool_envelope_number(c, SPOOL_ENVELOPE_VALUE_MAX_BYTES, &len) ==
+	        -1 ||
+	    spool_envelope_expect(c, ":") == -1)
 		return -1;
 	if (len > (uint64_t)(c->end - c->p))
 		return spool_envelope_fail(c, "value runs past the record");
@@ -196,8 +197,8 @@ spool_envelope_string(struct spool_envelope_cursor *c, bool nullable,
 
 /* "key <string>\n" */
 static int
-spool_envelope_field(struct spool_envelope_cursor *c, const char *key,
-    bool nullable, char **v_r)
+spool_envelope_field(
+    struct spool_envelope_cursor *c, const char *key, bool nullable, char **v_r)
 {
 	*v_r = NULL;
 	if (spool_envelope_expect(c, key) == -1 ||
@@ -224,10 +225,10 @@ spool_envelope_number_field(struct spool_envelope_cursor *c, const char *key,
 }
 
 static int
-spool_envelope_parse_target(struct spool_envelope_cursor *c,
-    struct envelope *env)
+spool_envelope_parse_target(
+    struct spool_envelope_cursor *c, struct envelope *env)
 {
-	char *f[3] = { NULL, NULL, NULL };
+	char *f[3] = {NULL, NULL, NULL};
 	uint64_t idx;
 	bool is_local;
 	size_t i;
@@ -258,8 +259,7 @@ fail:
 }
 
 static int
-spool_envelope_parse_body(struct spool_envelope_cursor *c,
-    struct envelope *env)
+spool_envelope_parse_body(struct spool_envelope_cursor *c, struct envelope *env)
 {
 	size_t i;
 
@@ -280,8 +280,7 @@ spool_envelope_parse_body(struct spool_envelope_cursor *c,
 }
 
 static int
-spool_envelope_parse_all(struct spool_envelope_cursor *c,
-    struct envelope *env)
+spool_envelope_parse_all(struct spool_envelope_cursor *c, struct envelope *env)
 {
 	uint64_t n, i, v;
 	char *s;
@@ -296,8 +295,8 @@ spool_envelope_parse_all(struct spool_envelope_cursor *c,
 	free(s);
 	free(env->from);
 	if (spool_envelope_field(c, "from", false, &env->from) == -1 ||
-	    spool_envelope_number_field(c, "rcpts", SPOOL_ENVELOPE_ITEMS_MAX,
-	    &n) == -1)
+	    spool_envelope_number_field(
+	        c, "rcpts", SPOOL_ENVELOPE_ITEMS_MAX, &n) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (spool_envelope_field(c, "rcpt", false, &s) == -1)
@@ -305,8 +304,8 @@ spool_envelope_parse_all(struct spool_envelope_cursor *c,
 		envelope_add_rcpt(env, s);
 		free(s);
 	}
-	if (spool_envelope_number_field(c, "targets",
-	    SPOOL_ENVELOPE_ITEMS_MAX, &n) == -1)
+	if (spool_envelope_number_field(
+	        c, "targets", SPOOL_ENVELOPE_ITEMS_MAX, &n) == -1)
 		return -1;
 	for (i = 0; i < n; i++)
 		if (spool_envelope_parse_target(c, env) == -1)
@@ -319,8 +318,8 @@ spool_envelope_parse_all(struct spool_envelope_cursor *c,
 		return -1;
 	env->arrival = (time_t)v;
 	if (spool_envelope_field(c, "helo", true, &env->helo) == -1 ||
-	    spool_envelope_field(c, "client_addr", true,
-	    &env->client_addr) == -1 ||
+	    spool_envelope_field(c, "client_addr", true, &env->client_addr) ==
+	        -1 ||
 	    spool_envelope_field(c, "auth_user", true, &env->auth_user) == -1 ||
 	    spool_envelope_expect(c, "end\n") == -1)
 		return -1;
@@ -330,11 +329,14 @@ spool_envelope_parse_all(struct spool_envelope_cursor *c,
 }
 
 int
-spool_envelope_parse(const uint8_t *data, size_t len, struct envelope *env_r,
-    struct buf *err)
+spool_envelope_parse(
+    const uint8_t *data, size_t len, struct envelope *env_r, struct buf *err)
 {
 	struct spool_envelope_cursor c = {
-		.start = data, .p = data, .end = data + len, .err = err,
+	    .start = data,
+	    .p = data,
+	    .end = data + len,
+	    .err = err,
 	};
 
 	envelope_init(env_r);

@@ -29,8 +29,7 @@ struct envelope;
  * where the envelope does not allow them (from, rcpts, target fields)
  * are written as "".  Returns 0, or -1 if out's max would be passed.
  */
-ATTR_WUR int spool_envelope_format(struct buf *out,
-    const struct envelope *env);
+ATTR_WUR int spool_envelope_format(struct buf *out, const struct envelope *env);
 
 /*
  * Parses exactly one record filling all of data[len].  On success
@@ -40,7 +39,7 @@ ATTR_WUR int spool_envelope_format(struct buf *out,
  * free) and, if err is not NULL, a reason naming the offset is appended
  * to err.
  */
-ATTR_WUR int spool_envelope_parse(const uint8_t *data, size_t len,
-    struct envelope *env_r, struct buf *err);
+ATTR_WUR int spool_envelope_parse(
+    const uint8_t *data, size_t len, struct envelope *env_r, struct buf *err);
 
 #endif

@@ -20,7 +20,8 @@
 #include "core/xalloc.h"
 #include "spool/spool_envelope.h"
 
-#define SPOOL_FILE_TRAILER_FMT "tern-spool 1 off=%016" PRIx64 " crc=%08" PRIx32 "\n"
+#define SPOOL_FILE_TRAILER_FMT                                                 \
+	"tern-spool 1 off=%016" PRIx64 " crc=%08" PRIx32 "\n"
 
 /* CRC-32 (IEEE 802.3, reflected), bitwise: records are small. */
 uint32_t
@@ -39,13 +40,13 @@ spool_file_crc32(const uint8_t *p, size_t len)
 }
 
 void
-spool_file_trailer(char out[SPOOL_TRAILER_BYTES + 1], uint64_t off,
-    uint32_t crc)
+spool_file_trailer(
+    char out[SPOOL_TRAILER_BYTES + 1], uint64_t off, uint32_t crc)
 {
 	int n;
 
-	n = snprintf(out, SPOOL_TRAILER_BYTES + 1, SPOOL_FILE_TRAILER_FMT, off,
-	    crc);
+	n = snprintf(
+	    out, SPOOL_TRAILER_BYTES + 1, SPOOL_FILE_TRAILER_FMT, off, crc);
 	ASSERT(n == SPOOL_TRAILER_BYTES);
 }
 
@@ -98,7 +99,7 @@ spool_file_pread_all(int fd, void *p, size_t len, uint64_t off)
 		if (n == -1)
 			return -1;
 		if (n == 0) {
-			errno = EINVAL;	/* shrank under us: truncated */
+			errno = EINVAL; /* shrank under us: truncated */
 			return -1;
 		}
 		dst += n;
@@ -110,8 +111,8 @@ spool_file_pread_all(int fd, void *p, size_t len, uint64_t off)
 
 /* Finds the envelope record: its offset and length. */
 static int
-spool_file_locate(int fd, uint64_t *off_r, uint64_t *len_r, uint32_t *crc_r,
-    struct buf *err)
+spool_file_locate(
+    int fd, uint64_t *off_r, uint64_t *len_r, uint32_t *crc_r, struct buf *err)
 {
 	uint8_t t[SPOOL_TRAILER_BYTES];
 	struct stat st;
@@ -122,13 +123,13 @@ spool_file_locate(int fd, uint64_t *off_r, uint64_t *len_r, uint32_t *crc_r,
 	size = (uint64_t)st.st_size;
 	if (size < SPOOL_TRAILER_BYTES) {
 		if (err != NULL)
-			(void)!buf_printf(err, "file too short (%" PRIu64
-			    " bytes)", size);
+			(void)!buf_printf(
+			    err, "file too short (%" PRIu64 " bytes)", size);
 		errno = EINVAL;
 		return -1;
 	}
-	if (spool_file_pread_all(fd, t, sizeof(t),
-	    size - SPOOL_TRAILER_BYTES) == -1)
+	if (spool_file_pread_all(
+	        fd, t, sizeof(t), size - SPOOL_TRAILER_BYTES) == -1)
 		return -1;
 	if (spool_file_trailer_parse(t, off_r, crc_r) == -1 ||
 	    *off_r > size - SPOOL_TRAILER_BYTES) {
@@ -151,8 +152,8 @@ spool_file_content_len(int fd, uint64_t *content_len_r)
 }
 
 int
-spool_file_load(int fd, struct envelope *env, uint64_t *content_len_r,
-    struct buf *err)
+spool_file_load(
+    int fd, struct envelope *env, uint64_t *content_len_r, struct buf *err)
 {
 	uint64_t off, len;
 	uint32_t crc;
@@ -175,7 +176,8 @@ spool_file_load(int fd, struct envelope *env, uint64_t *content_len_r,
 	if (spool_file_crc32(rec, (size_t)len) != crc) {
 		free(rec);
 		if (err != NULL)
-			(void)!buf_append_str(err, "envelope checksum mismatch");
+			(void)!buf_append_str(
+			    err, "envelope checksum mismatch");
 		errno = EINVAL;
 		return -1;
 	}

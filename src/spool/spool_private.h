@@ -18,7 +18,9 @@
 /* Bytes buffered by a writer before one write(2). */
 #define SPOOL_WRITER_BUF_BYTES (64 * 1024)
 /* Threads that fsync the files of one commit batch in parallel. */
+#ifndef SPOOL_SYNC_THREADS
 #define SPOOL_SYNC_THREADS 4
+#endif
 /* "tern-spool 1 off=<16 hex> crc=<8 hex>\n" */
 #define SPOOL_TRAILER_BYTES 47
 #define SPOOL_STATUS_SUFFIX ".st"
@@ -27,19 +29,19 @@
 struct spool_commit {
 	struct spool_commit *next;
 	char id[32];
-	int fd;			/* the tmp file, open for writing */
-	int error;		/* 0, or the errno that failed the commit */
-	bool renamed;		/* now in queue/ */
+	int fd;       /* the tmp file, open for writing */
+	int error;    /* 0, or the errno that failed the commit */
+	bool renamed; /* now in queue/ */
 	spool_commit_fn *cb;
 	void *arg;
 };
 
 struct spool {
 	char *dir;
-	int tmp_fd;		/* <dir>/tmp */
-	int queue_fd;		/* <dir>/queue */
-	int corrupt_fd;		/* <dir>/corrupt */
-	int notify_fd;		/* eventfd: completions ready */
+	int tmp_fd;     /* <dir>/tmp */
+	int queue_fd;   /* <dir>/queue */
+	int corrupt_fd; /* <dir>/corrupt */
+	int notify_fd;  /* eventfd: completions ready */
 
 	/* Commit queue: loop thread → committer → loop thread. */
 	pthread_mutex_t mu;
@@ -49,7 +51,7 @@ struct spool {
 	bool stopping;
 	bool committer_running;
 	pthread_t committer;
-	struct spool_commit **batch;	/* committer's scratch array */
+	struct spool_commit **batch; /* committer's scratch array */
 	size_t batch_cap;
 
 	/* Parallel fsync of one batch (spool_commit.c). */
@@ -83,19 +85,19 @@ void spool_commit_submit(struct spool *sp, struct spool_commit *c);
 
 uint32_t spool_file_crc32(const uint8_t *p, size_t len);
 /* Writes the trailer for an envelope at off with checksum crc. */
-void spool_file_trailer(char out[SPOOL_TRAILER_BYTES + 1], uint64_t off,
-    uint32_t crc);
+void spool_file_trailer(
+    char out[SPOOL_TRAILER_BYTES + 1], uint64_t off, uint32_t crc);
 /* Parses a trailer of exactly SPOOL_TRAILER_BYTES; 0 or -1. */
-int spool_file_trailer_parse(const uint8_t *t, uint64_t *off_r,
-    uint32_t *crc_r);
+int spool_file_trailer_parse(
+    const uint8_t *t, uint64_t *off_r, uint32_t *crc_r);
 /*
  * Reads and checks a committed file: trailer, checksum, envelope.  On
  * success fills env (see spool_envelope_parse()) and the content length.
  * -1 with errno: EINVAL (reason in err, if not NULL) for a bad file, or
  * the errno of a failed read.
  */
-int spool_file_load(int fd, struct envelope *env, uint64_t *content_len_r,
-    struct buf *err);
+int spool_file_load(
+    int fd, struct envelope *env, uint64_t *content_len_r, struct buf *err);
 /* Reads only the trailer: the content length.  -1 with errno. */
 int spool_file_content_len(int fd, uint64_t *content_len_r);
 

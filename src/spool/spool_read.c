@@ -74,5 +74,5 @@ spool_open_content(struct spool *sp, const char *id, uint64_t *len_r)
 		errno = e;
 		return -1;
 	}
-	return fd;	/* a fresh open file is at offset 0 */
+	return fd; /* a fresh open file is at offset 0 */
 }

@@ -27,8 +27,7 @@ struct spool_recover_list {
 };
 
 static void
-spool_recover_list_add(struct spool_recover_list *l, const char *s,
-    size_t len)
+spool_recover_list_add(struct spool_recover_list *l, const char *s, size_t len)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 64;
@@ -67,7 +66,7 @@ spool_recover_opendir(int fd)
 		(void)close(dfd);
 		return NULL;
 	}
-	rewinddir(d);	/* the dup shares the offset of earlier scans */
+	rewinddir(d); /* the dup shares the offset of earlier scans */
 	return d;
 }
 
@@ -80,16 +79,16 @@ spool_recover_tmp(struct spool *sp, struct buf *err)
 
 	d = spool_recover_opendir(sp->tmp_fd);
 	if (d == NULL) {
-		(void)!buf_printf(err, "spool %s/tmp: %s", sp->dir,
-		    strerror(errno));
+		(void)!buf_printf(
+		    err, "spool %s/tmp: %s", sp->dir, strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		str_sanitize(safe, sizeof(safe), de->d_name,
-		    strlen(de->d_name));
+		str_sanitize(
+		    safe, sizeof(safe), de->d_name, strlen(de->d_name));
 		if (unlinkat(sp->tmp_fd, de->d_name, 0) == -1)
 			log_warn("%s spool recover cannot remove tmp file: %s",
 			    safe, strerror(errno));
@@ -113,8 +112,8 @@ spool_recover_scan(struct spool *sp, struct spool_recover_list *ids,
 
 	d = spool_recover_opendir(sp->queue_fd);
 	if (d == NULL) {
-		(void)!buf_printf(err, "spool %s/queue: %s", sp->dir,
-		    strerror(errno));
+		(void)!buf_printf(
+		    err, "spool %s/queue: %s", sp->dir, strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -171,7 +170,8 @@ spool_recover_check(struct spool *sp, const char *id)
 		(void)close(fd);
 	if (!ok)
 		log_err("%s spool recover found a corrupt message (%s), "
-		    "moved to corrupt/", id, buf_cstr(&why));
+		        "moved to corrupt/",
+		    id, buf_cstr(&why));
 	buf_clear(&why);
 	return ok;
 }
@@ -180,7 +180,7 @@ int
 spool_recover(struct spool *sp, void (*fn)(void *arg, const char *id),
     void *arg, struct buf *err)
 {
-	struct spool_recover_list ids = { 0 }, sts = { 0 }, good = { 0 };
+	struct spool_recover_list ids = {0}, sts = {0}, good = {0};
 	char st[SPOOL_ID_LEN + 4];
 	size_t i;
 	int rc = -1;
@@ -191,12 +191,12 @@ spool_recover(struct spool *sp, void (*fn)(void *arg, const char *id),
 	qsort(ids.v, ids.n, sizeof(*ids.v), spool_recover_cmp);
 	for (i = 0; i < ids.n; i++) {
 		if (spool_recover_check(sp, ids.v[i])) {
-			spool_recover_list_add(&good, ids.v[i],
-			    strlen(ids.v[i]));
+			spool_recover_list_add(
+			    &good, ids.v[i], strlen(ids.v[i]));
 			continue;
 		}
 		if (renameat(sp->queue_fd, ids.v[i], sp->corrupt_fd,
-		    ids.v[i]) == -1) {
+		        ids.v[i]) == -1) {
 			log_err("%s spool recover cannot move to corrupt/: %s",
 			    ids.v[i], strerror(errno));
 			(void)unlinkat(sp->queue_fd, ids.v[i], 0);
@@ -204,11 +204,12 @@ spool_recover(struct spool *sp, void (*fn)(void *arg, const char *id),
 	}
 	/* Status files of messages that are gone (or corrupt). */
 	for (i = 0; i < sts.n; i++) {
-		if (good.n > 0 && bsearch(&sts.v[i], good.v, good.n,
-		    sizeof(*good.v), spool_recover_cmp) != NULL)
+		if (good.n > 0 &&
+		    bsearch(&sts.v[i], good.v, good.n, sizeof(*good.v),
+		        spool_recover_cmp) != NULL)
 			continue;
-		(void)snprintf(st, sizeof(st), "%s%s", sts.v[i],
-		    SPOOL_STATUS_SUFFIX);
+		(void)snprintf(
+		    st, sizeof(st), "%s%s", sts.v[i], SPOOL_STATUS_SUFFIX);
 		(void)unlinkat(sp->queue_fd, st, 0);
 	}
 	for (i = 0; i < good.n; i++)

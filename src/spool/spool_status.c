@@ -24,8 +24,7 @@ spool_status_name(const char *id, char name[SPOOL_ID_LEN + 4])
 		errno = EINVAL;
 		return -1;
 	}
-	(void)snprintf(name, SPOOL_ID_LEN + 4, "%s%s", id,
-	    SPOOL_STATUS_SUFFIX);
+	(void)snprintf(name, SPOOL_ID_LEN + 4, "%s%s", id, SPOOL_STATUS_SUFFIX);
 	return 0;
 }
 

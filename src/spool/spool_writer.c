@@ -24,8 +24,8 @@ struct spool_writer {
 	struct spool *sp;
 	char id[32];
 	int fd;
-	int error;		/* sticky errno of the first failure */
-	uint64_t size;		/* content bytes accepted so far */
+	int error;     /* sticky errno of the first failure */
+	uint64_t size; /* content bytes accepted so far */
 	uint8_t *buf;
 	size_t len;
 };
@@ -37,8 +37,8 @@ spool_writer_new(struct spool *sp, char id_r[32])
 
 	w->sp = sp;
 	spool_id_new(sp, w->id);
-	w->fd = openat(sp->tmp_fd, w->id,
-	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	w->fd = openat(
+	    sp->tmp_fd, w->id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd == -1) {
 		int e = errno;
 
@@ -125,11 +125,11 @@ spool_writer_finish(struct spool_writer *w, const struct envelope *env)
 		log_err("%s spool envelope too large", w->id);
 		w->error = EFBIG;
 	} else {
-		spool_file_trailer(trailer, w->size,
-		    spool_file_crc32(rec.data, rec.len));
+		spool_file_trailer(
+		    trailer, w->size, spool_file_crc32(rec.data, rec.len));
 		if (spool_writer_put(w, rec.data, rec.len) == 0 &&
-		    spool_writer_put(w, (const uint8_t *)trailer,
-		    SPOOL_TRAILER_BYTES) == 0)
+		    spool_writer_put(
+		        w, (const uint8_t *)trailer, SPOOL_TRAILER_BYTES) == 0)
 			(void)spool_writer_flush(w);
 	}
 	buf_clear(&rec);

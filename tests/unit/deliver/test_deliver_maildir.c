@@ -31,7 +31,7 @@ struct fixture {
 	char dir[64];
 	char mailroot[96];
 	struct spool *sp;
-	struct envelope env;	/* read back from the spool */
+	struct envelope env; /* read back from the spool */
 };
 
 static int
@@ -73,8 +73,8 @@ commit(struct fixture *f, const char *from, const char *localpart,
 	assert_int_equal(spool_writer_write(w, content, len), 0);
 	spool_writer_commit(w, &env, on_commit, &result);
 	while (result == -1) {
-		struct pollfd pfd = { .fd = spool_notify_fd(f->sp),
-			.events = POLLIN };
+		struct pollfd pfd = {
+		    .fd = spool_notify_fd(f->sp), .events = POLLIN};
 
 		assert_true(poll(&pfd, 1, 10000) > 0);
 		spool_dispatch(f->sp);
@@ -118,13 +118,13 @@ static struct deliver_result
 run(struct fixture *f, bool check_existing)
 {
 	struct deliver_request req = {
-		.sp = f->sp,
-		.env = &f->env,
-		.target = 0,
-		.mailroot = f->mailroot,
-		.hostname = "mx/1:a",
-		.check_existing = check_existing,
-		.now = 1700000003,
+	    .sp = f->sp,
+	    .env = &f->env,
+	    .target = 0,
+	    .mailroot = f->mailroot,
+	    .hostname = "mx/1:a",
+	    .check_existing = check_existing,
+	    .now = 1700000003,
 	};
 	struct deliver_result res;
 
@@ -141,8 +141,8 @@ count_dir(const struct fixture *f, const char *box, const char *sub)
 	int n = 0;
 	DIR *d;
 
-	(void)snprintf(path, sizeof(path), "%s/example.com/%s/%s",
-	    f->mailroot, box, sub);
+	(void)snprintf(
+	    path, sizeof(path), "%s/example.com/%s/%s", f->mailroot, box, sub);
 	d = opendir(path);
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL)
@@ -180,7 +180,8 @@ static void
 test_delivers_with_headers_and_lf(void **state)
 {
 	struct fixture *f = *state;
-	static const char content[] = "Received: from x\r\n\tby y\r\n"
+	static const char content[] =
+	    "Received: from x\r\n\tby y\r\n"
 	    "Subject: hi\r\n\r\nline one\r\nbare\rcr\r\n\r\n";
 	struct deliver_result res;
 	struct stat st;
@@ -192,7 +193,8 @@ test_delivers_with_headers_and_lf(void **state)
 	assert_int_equal(res.status, DELIVER_OK);
 	assert_string_equal(res.enh, "2.0.0");
 	got = read_delivered(f, "bob", "new", "");
-	assert_string_equal(got, "Return-Path: <alice@example.org>\n"
+	assert_string_equal(got,
+	    "Return-Path: <alice@example.org>\n"
 	    "Delivered-To: bob@example.com\n"
 	    "Received: from x\n\tby y\nSubject: hi\n\nline one\n"
 	    "bare\rcr\n\n");
@@ -215,7 +217,8 @@ test_null_sender(void **state)
 	res = run(f, false);
 	assert_int_equal(res.status, DELIVER_OK);
 	got = read_delivered(f, "postmaster", "new", "");
-	assert_string_equal(got, "Return-Path: <>\n"
+	assert_string_equal(got,
+	    "Return-Path: <>\n"
 	    "Delivered-To: postmaster@example.com\nX: y\n\nz\n");
 	free(got);
 }
@@ -231,10 +234,11 @@ test_large_crlf_across_chunks(void **state)
 
 	for (i = 0; i < n; i++)
 		content[i] = i % 3 == 1 ? '\r' : i % 3 == 2 ? '\n' : 'a';
-	content[65535] = '\r';	/* a CR ends the first chunk... */
-	content[65536] = '\n';	/* ...and its LF starts the second */
-	content[n - 1] = '\r';	/* a CR at the very end is kept */
-	hlen = snprintf(want, 100, "Return-Path: <a@b>\n"
+	content[65535] = '\r'; /* a CR ends the first chunk... */
+	content[65536] = '\n'; /* ...and its LF starts the second */
+	content[n - 1] = '\r'; /* a CR at the very end is kept */
+	hlen = snprintf(want, 100,
+	    "Return-Path: <a@b>\n"
 	    "Delivered-To: big@example.com\n");
 	o = (size_t)hlen;
 	for (i = 0; i < n; i++) {
@@ -311,7 +315,8 @@ test_stale_tmp_is_replaced(void **state)
 	(void)close(fd);
 	assert_int_equal(run(f, true).status, DELIVER_OK);
 	got = read_delivered(f, "bob", "new", "");
-	assert_string_equal(got, "Return-Path: <alice@example.org>\n"
+	assert_string_equal(got,
+	    "Return-Path: <alice@example.org>\n"
 	    "Delivered-To: bob@example.com\nnew\n");
 	free(got);
 	assert_int_equal(count_dir(f, "bob", "tmp"), 0);
@@ -366,12 +371,12 @@ test_errno_classes(void **state)
 		enum deliver_status status;
 		const char *enh;
 	} cases[] = {
-		{ ENOSPC, DELIVER_TEMPFAIL, "4.3.1" },
-		{ EDQUOT, DELIVER_TEMPFAIL, "4.2.2" },
-		{ EIO, DELIVER_TEMPFAIL, "4.3.0" },
-		{ EAGAIN, DELIVER_TEMPFAIL, "4.3.0" },
-		{ EACCES, DELIVER_TEMPFAIL, "4.2.0" },
-		{ ENAMETOOLONG, DELIVER_PERMFAIL, "5.1.3" },
+	    {ENOSPC, DELIVER_TEMPFAIL, "4.3.1"},
+	    {EDQUOT, DELIVER_TEMPFAIL, "4.2.2"},
+	    {EIO, DELIVER_TEMPFAIL, "4.3.0"},
+	    {EAGAIN, DELIVER_TEMPFAIL, "4.3.0"},
+	    {EACCES, DELIVER_TEMPFAIL, "4.2.0"},
+	    {ENAMETOOLONG, DELIVER_PERMFAIL, "5.1.3"},
 	};
 	struct deliver_result res;
 	size_t i;
@@ -392,21 +397,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_delivers_with_headers_and_lf, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_null_sender, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_large_crlf_across_chunks,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_second_delivery_is_noop,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_tmp_is_replaced,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_unwritable_mailroot_tempfails, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_unsafe_mailbox_name_permfails, setup, teardown),
-		cmocka_unit_test(test_errno_classes),
+	    cmocka_unit_test_setup_teardown(
+	        test_delivers_with_headers_and_lf, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_null_sender, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_large_crlf_across_chunks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_second_delivery_is_noop, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_stale_tmp_is_replaced, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_unwritable_mailroot_tempfails, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_unsafe_mailbox_name_permfails, setup, teardown),
+	    cmocka_unit_test(test_errno_classes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

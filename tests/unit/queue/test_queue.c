@@ -98,24 +98,24 @@ commit(struct fixture *f, bool with_remote, char id[32])
 	envelope_init(&env);
 	envelope_add_rcpt(&env, "bob@example.com");
 	envelope_add_rcpt(&env, "carol@example.com");
-	envelope_add_target(&env, true, "bob@example.com", "example.com",
-	    "bob", 0);
+	envelope_add_target(
+	    &env, true, "bob@example.com", "example.com", "bob", 0);
 	if (with_remote) {
 		envelope_add_rcpt(&env, "dave@remote.test");
-		envelope_add_target(&env, false, "dave@remote.test",
-		    "remote.test", "dave", 2);
+		envelope_add_target(
+		    &env, false, "dave@remote.test", "remote.test", "dave", 2);
 	}
-	envelope_add_target(&env, true, "carol@example.com", "example.com",
-	    "carol", 1);
+	envelope_add_target(
+	    &env, true, "carol@example.com", "example.com", "carol", 1);
 	env.arrival = time(NULL);
 	w = spool_writer_new(f->sp, id);
 	assert_non_null(w);
-	assert_int_equal(spool_writer_write(w, "Subject: t\r\n\r\nhi\r\n",
-	    19), 0);
+	assert_int_equal(
+	    spool_writer_write(w, "Subject: t\r\n\r\nhi\r\n", 19), 0);
 	spool_writer_commit(w, &env, on_commit, &result);
 	while (result == -1) {
-		struct pollfd pfd = { .fd = spool_notify_fd(f->sp),
-			.events = POLLIN };
+		struct pollfd pfd = {
+		    .fd = spool_notify_fd(f->sp), .events = POLLIN};
 
 		assert_true(poll(&pfd, 1, 10000) > 0);
 		spool_dispatch(f->sp);
@@ -132,8 +132,8 @@ count_new(const struct fixture *f, const char *box)
 	int n = 0;
 	DIR *d;
 
-	(void)snprintf(path, sizeof(path), "%s/example.com/%s/new",
-	    f->mailroot, box);
+	(void)snprintf(
+	    path, sizeof(path), "%s/example.com/%s/new", f->mailroot, box);
 	d = opendir(path);
 	if (d == NULL)
 		return 0;
@@ -153,8 +153,8 @@ all_named_for(const struct fixture *f, const char *host)
 	bool all = true;
 	DIR *d;
 
-	(void)snprintf(path, sizeof(path), "%s/example.com/bob/new",
-	    f->mailroot);
+	(void)snprintf(
+	    path, sizeof(path), "%s/example.com/bob/new", f->mailroot);
 	d = opendir(path);
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL) {
@@ -187,7 +187,8 @@ wait_delivered(struct fixture *f, int want)
 	int i;
 
 	for (i = 0; i < 1000; i++) {
-		if (count_new(f, "bob") >= want && count_new(f, "carol") >= want)
+		if (count_new(f, "bob") >= want &&
+		    count_new(f, "carol") >= want)
 			return;
 		(void)usleep(10000);
 	}
@@ -207,13 +208,13 @@ test_remote_target_keeps_message(void **state)
 	q = queue_new(&f->cfg, f->sp);
 	queue_submit(q, id);
 	wait_delivered(f, 1);
-	queue_free(&q);	/* waits for the worker to journal its work */
+	queue_free(&q); /* waits for the worker to journal its work */
 	assert_null(q);
 	assert_true(message_exists(f, id));
 	assert_int_equal(spool_status_read(f->sp, id, done, 3), 0);
-	assert_true(done[0]);	/* bob */
-	assert_false(done[1]);	/* dave, remote: pending */
-	assert_true(done[2]);	/* carol */
+	assert_true(done[0]);  /* bob */
+	assert_false(done[1]); /* dave, remote: pending */
+	assert_true(done[2]);  /* carol */
 
 	/* After a restart: the remote still waits, no second copies. */
 	q = queue_new(&f->cfg, f->sp);
@@ -265,8 +266,9 @@ test_recover_submits(void **state)
 	buf_init(&err, 0, 0);
 	assert_int_equal(queue_recover(q, &err), 0);
 	buf_clear(&err);
-	for (i = 0; i < 1000 && (message_exists(f, id1) ||
-	    message_exists(f, id2)); i++)
+	for (i = 0;
+	     i < 1000 && (message_exists(f, id1) || message_exists(f, id2));
+	     i++)
 		(void)usleep(10000);
 	queue_free(&q);
 	assert_false(message_exists(f, id1));
@@ -280,12 +282,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-		    test_remote_target_keeps_message, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_all_local_message_is_removed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recover_submits, setup,
-		    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_remote_target_keeps_message, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_all_local_message_is_removed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_recover_submits, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,8 +92,8 @@ wait_commits(struct spool *sp, const int *calls, int want)
 	int rounds = 0;
 
 	while (*calls < want) {
-		struct pollfd pfd = { .fd = spool_notify_fd(sp),
-			.events = POLLIN };
+		struct pollfd pfd = {
+		    .fd = spool_notify_fd(sp), .events = POLLIN};
 
 		assert_true(rounds++ < 100);
 		if (poll(&pfd, 1, 100) > 0)
@@ -128,10 +128,10 @@ sample_envelope(struct envelope *env)
 	env->from = xstrdup("alice@example.org");
 	envelope_add_rcpt(env, "bob@example.com");
 	envelope_add_rcpt(env, "carol@remote.test");
-	envelope_add_target(env, true, "bob@example.com", "example.com",
-	    "bob", 0);
-	envelope_add_target(env, false, "carol@remote.test", "remote.test",
-	    "Carol", 1);
+	envelope_add_target(
+	    env, true, "bob@example.com", "example.com", "bob", 0);
+	envelope_add_target(
+	    env, false, "carol@remote.test", "remote.test", "Carol", 1);
 	env->body = ENVELOPE_BODY_8BITMIME;
 	env->smtputf8 = true;
 	env->arrival = 1700000000;
@@ -151,26 +151,25 @@ assert_envelope_equal(const struct envelope *a, const struct envelope *b)
 		assert_string_equal(a->rcpts[i], b->rcpts[i]);
 	assert_int_equal(a->n_targets, b->n_targets);
 	for (i = 0; i < a->n_targets; i++) {
-		assert_int_equal(a->targets[i].is_local,
-		    b->targets[i].is_local);
-		assert_string_equal(a->targets[i].address,
-		    b->targets[i].address);
-		assert_string_equal(a->targets[i].domain,
-		    b->targets[i].domain);
-		assert_string_equal(a->targets[i].localpart,
-		    b->targets[i].localpart);
-		assert_int_equal(a->targets[i].rcpt_index,
-		    b->targets[i].rcpt_index);
+		assert_int_equal(
+		    a->targets[i].is_local, b->targets[i].is_local);
+		assert_string_equal(
+		    a->targets[i].address, b->targets[i].address);
+		assert_string_equal(a->targets[i].domain, b->targets[i].domain);
+		assert_string_equal(
+		    a->targets[i].localpart, b->targets[i].localpart);
+		assert_int_equal(
+		    a->targets[i].rcpt_index, b->targets[i].rcpt_index);
 	}
 	assert_int_equal(a->body, b->body);
 	assert_int_equal(a->smtputf8, b->smtputf8);
 	assert_int_equal(a->arrival, b->arrival);
-#define OPT_EQUAL(x, y)                                                     \
-	do {                                                                \
-		if ((x) == NULL)                                            \
-			assert_null(y);                                     \
-		else                                                        \
-			assert_string_equal((x), (y));                      \
+#define OPT_EQUAL(x, y)                                                        \
+	do {                                                                   \
+		if ((x) == NULL)                                               \
+			assert_null(y);                                        \
+		else                                                           \
+			assert_string_equal((x), (y));                         \
 	} while (0)
 	OPT_EQUAL(a->helo, b->helo);
 	OPT_EQUAL(a->client_addr, b->client_addr);
@@ -182,7 +181,7 @@ static int
 commit_message(struct spool *sp, const struct envelope *env,
     const uint8_t *content, size_t len, size_t step, char id[32])
 {
-	struct commit_result r = { 0 };
+	struct commit_result r = {0};
 	struct spool_writer *w;
 	size_t off;
 
@@ -194,7 +193,7 @@ commit_message(struct spool *sp, const struct envelope *env,
 		assert_int_equal(spool_writer_write(w, content + off, n), 0);
 	}
 	spool_writer_commit(w, env, on_commit, &r);
-	assert_int_equal(r.calls, 0);	/* never from inside commit */
+	assert_int_equal(r.calls, 0); /* never from inside commit */
 	wait_commits(sp, &r.calls, 1);
 	assert_int_equal(r.calls, 1);
 	return r.error;
@@ -228,8 +227,8 @@ static void
 test_commit_read_back(void **state)
 {
 	struct fixture *f = *state;
-	static const size_t sizes[] = { 0, 1, 4096, 65536, 300000 };
-	static const size_t steps[] = { 1, 7, 1000, 100000 };
+	static const size_t sizes[] = {0, 1, 4096, 65536, 300000};
+	static const size_t steps[] = {1, 7, 1000, 100000};
 	size_t i;
 
 	for (i = 0; i < N_ELEMENTS(sizes); i++) {
@@ -243,8 +242,9 @@ test_commit_read_back(void **state)
 		sample_envelope(&env);
 		if (sizes[i] == 1)
 			step = 1;
-		assert_int_equal(commit_message(f->sp, &env, content,
-		    sizes[i], step, id), 0);
+		assert_int_equal(
+		    commit_message(f->sp, &env, content, sizes[i], step, id),
+		    0);
 		assert_int_equal(strlen(id), 24);
 		memcpy(env.id, id, sizeof(env.id));
 		assert_int_equal(spool_read_envelope(f->sp, id, &back), 0);
@@ -278,7 +278,7 @@ test_abort_leaves_nothing(void **state)
 	assert_int_equal(spool_writer_write(w, "hello\r\n", 7), 0);
 	spool_writer_abort(&w);
 	assert_null(w);
-	spool_writer_abort(&w);	/* NULL is fine */
+	spool_writer_abort(&w); /* NULL is fine */
 	assert_int_equal(count_dir(f->dir, "tmp"), 0);
 	assert_int_equal(count_dir(f->dir, "queue"), 0);
 }
@@ -306,8 +306,8 @@ test_group_commit_many(void **state)
 			assert_true(strcmp(ids[i - 1], ids[i]) < 0);
 	}
 	while (calls < N) {
-		struct pollfd pfd = { .fd = spool_notify_fd(f->sp),
-			.events = POLLIN };
+		struct pollfd pfd = {
+		    .fd = spool_notify_fd(f->sp), .events = POLLIN};
 
 		assert_true(poll(&pfd, 1, 10000) > 0);
 		spool_dispatch(f->sp);
@@ -327,7 +327,7 @@ static void
 test_write_error_fails_commit(void **state)
 {
 	struct fixture *f = *state;
-	struct commit_result r = { 0 };
+	struct commit_result r = {0};
 	struct spool_writer *w;
 	struct rlimit old, lim;
 	struct envelope env;
@@ -367,8 +367,8 @@ test_status_and_remove(void **state)
 	char id[32];
 
 	sample_envelope(&env);
-	assert_int_equal(commit_message(f->sp, &env, (const uint8_t *)"a", 1,
-	    1, id), 0);
+	assert_int_equal(
+	    commit_message(f->sp, &env, (const uint8_t *)"a", 1, 1, id), 0);
 	assert_int_equal(spool_status_read(f->sp, id, done, 3), 0);
 	assert_false(done[0] || done[1] || done[2]);
 	assert_int_equal(spool_status_set_done(f->sp, id, 2), 0);
@@ -406,8 +406,8 @@ on_recovered(void *arg, const char *id)
 }
 
 static void
-write_file(const char *dir, const char *sub, const char *name,
-    const void *p, size_t len)
+write_file(const char *dir, const char *sub, const char *name, const void *p,
+    size_t len)
 {
 	char path[160];
 	int fd;
@@ -420,8 +420,8 @@ write_file(const char *dir, const char *sub, const char *name,
 }
 
 static size_t
-read_file(const char *dir, const char *sub, const char *name, uint8_t *p,
-    size_t cap)
+read_file(
+    const char *dir, const char *sub, const char *name, uint8_t *p, size_t cap)
 {
 	char path[160];
 	ssize_t n;
@@ -440,7 +440,7 @@ static void
 test_recover(void **state)
 {
 	struct fixture *f = *state;
-	struct recovered rec = { 0 };
+	struct recovered rec = {0};
 	char good1[32], good2[32], trunc[32], flip[32], badid[32], st[40];
 	struct envelope env;
 	uint8_t file[8192];
@@ -448,16 +448,21 @@ test_recover(void **state)
 	size_t len;
 
 	sample_envelope(&env);
+	assert_int_equal(commit_message(f->sp, &env, (const uint8_t *)"one\r\n",
+	                     5, 5, good1),
+	    0);
+	assert_int_equal(commit_message(f->sp, &env, (const uint8_t *)"two\r\n",
+	                     5, 5, trunc),
+	    0);
 	assert_int_equal(commit_message(f->sp, &env,
-	    (const uint8_t *)"one\r\n", 5, 5, good1), 0);
+	                     (const uint8_t *)"three\r\n", 7, 7, flip),
+	    0);
 	assert_int_equal(commit_message(f->sp, &env,
-	    (const uint8_t *)"two\r\n", 5, 5, trunc), 0);
+	                     (const uint8_t *)"four\r\n", 6, 6, good2),
+	    0);
 	assert_int_equal(commit_message(f->sp, &env,
-	    (const uint8_t *)"three\r\n", 7, 7, flip), 0);
-	assert_int_equal(commit_message(f->sp, &env,
-	    (const uint8_t *)"four\r\n", 6, 6, good2), 0);
-	assert_int_equal(commit_message(f->sp, &env,
-	    (const uint8_t *)"five\r\n", 6, 6, badid), 0);
+	                     (const uint8_t *)"five\r\n", 6, 6, badid),
+	    0);
 
 	/* Truncated: the trailer is cut off. */
 	len = read_file(f->dir, "queue", trunc, file, sizeof(file));
@@ -571,55 +576,75 @@ test_envelope_reject_truncated(void **state)
 	assert_int_equal(spool_envelope_format(&rec, &env), 0);
 	/* Every proper prefix is rejected, and so is one byte more. */
 	for (cut = 0; cut < rec.len; cut++)
-		assert_int_equal(spool_envelope_parse(rec.data, cut, &back,
-		    NULL), -1);
+		assert_int_equal(
+		    spool_envelope_parse(rec.data, cut, &back, NULL), -1);
 	assert_int_equal(buf_append(&rec, "\n", 1), 0);
-	assert_int_equal(spool_envelope_parse(rec.data, rec.len, &back, NULL),
-	    -1);
+	assert_int_equal(
+	    spool_envelope_parse(rec.data, rec.len, &back, NULL), -1);
 	buf_clear(&rec);
 	envelope_clear(&env);
 }
 
 #define HEAD "tern-envelope 1\nid 1:x\n"
-#define TAIL "body 7bit\nsmtputf8 0\narrival 5\nhelo -\nclient_addr -\n" \
+#define TAIL                                                                   \
+	"body 7bit\nsmtputf8 0\narrival 5\nhelo -\nclient_addr -\n"            \
 	"auth_user -\nend\n"
 
 static const struct {
 	const char *name;
 	const char *rec;
-	const char *error;	/* expected in the reason */
+	const char *error; /* expected in the reason */
 } envelope_invalid[] = {
-	{ .name = "empty", .rec = "", .error = "offset 0" },
-	{ .name = "magic", .rec = "tern-envelope 2\n", .error = "offset 0" },
-	{ .name = "length past end", .rec = HEAD "from 99:a\n",
-	    .error = "runs past" },
-	{ .name = "length short", .rec = HEAD "from 1:ab\nrcpts 0\n"
-	    "targets 0\n" TAIL, .error = "offset 31: bad or missing" },
-	{ .name = "leading zero", .rec = HEAD "from 01:a\n",
-	    .error = "out of range" },
-	{ .name = "huge length", .rec = HEAD "from 99999999999999999999999:",
-	    .error = "out of range" },
-	{ .name = "value too long", .rec = HEAD "from 65537:",
-	    .error = "out of range" },
-	{ .name = "null from", .rec = HEAD "from -\n", .error = "number" },
-	{ .name = "too many rcpts", .rec = HEAD "from 0:\nrcpts 100001\n",
-	    .error = "out of range" },
-	{ .name = "missing rcpt", .rec = HEAD "from 0:\nrcpts 1\n"
-	    "targets 0\n" TAIL, .error = "bad or missing" },
-	{ .name = "target kind", .rec = HEAD "from 0:\nrcpts 0\ntargets 1\n"
-	    "target other 0 0: 0: 0:\n" TAIL, .error = "bad target kind" },
-	{ .name = "body", .rec = HEAD "from 0:\nrcpts 0\ntargets 0\n"
-	    "body 9bit\n", .error = "unknown body" },
-	{ .name = "smtputf8 2", .rec = HEAD "from 0:\nrcpts 0\ntargets 0\n"
-	    "body 7bit\nsmtputf8 2\n", .error = "out of range" },
-	{ .name = "negative arrival", .rec = HEAD "from 0:\nrcpts 0\n"
-	    "targets 0\nbody 7bit\nsmtputf8 0\narrival -5\n",
-	    .error = "number expected" },
-	{ .name = "id too long", .rec = "tern-envelope 1\n"
-	    "id 32:01234567890123456789012345678901\n", .error = "id too long" },
-	{ .name = "trailing", .rec = HEAD "from 0:\nrcpts 0\ntargets 0\n"
-	    TAIL "x", .error = "trailing" },
-	{ .name = "CRLF", .rec = "tern-envelope 1\r\n", .error = "offset 0" },
+    {.name = "empty", .rec = "", .error = "offset 0"},
+    {.name = "magic", .rec = "tern-envelope 2\n", .error = "offset 0"},
+    {.name = "length past end",
+        .rec = HEAD "from 99:a\n",
+        .error = "runs past"},
+    {.name = "length short",
+        .rec = HEAD "from 1:ab\nrcpts 0\n"
+                    "targets 0\n" TAIL,
+        .error = "offset 31: bad or missing"},
+    {.name = "leading zero",
+        .rec = HEAD "from 01:a\n",
+        .error = "out of range"},
+    {.name = "huge length",
+        .rec = HEAD "from 99999999999999999999999:",
+        .error = "out of range"},
+    {.name = "value too long",
+        .rec = HEAD "from 65537:",
+        .error = "out of range"},
+    {.name = "null from", .rec = HEAD "from -\n", .error = "number"},
+    {.name = "too many rcpts",
+        .rec = HEAD "from 0:\nrcpts 100001\n",
+        .error = "out of range"},
+    {.name = "missing rcpt",
+        .rec = HEAD "from 0:\nrcpts 1\n"
+                    "targets 0\n" TAIL,
+        .error = "bad or missing"},
+    {.name = "target kind",
+        .rec = HEAD "from 0:\nrcpts 0\ntargets 1\n"
+                    "target other 0 0: 0: 0:\n" TAIL,
+        .error = "bad target kind"},
+    {.name = "body",
+        .rec = HEAD "from 0:\nrcpts 0\ntargets 0\n"
+                    "body 9bit\n",
+        .error = "unknown body"},
+    {.name = "smtputf8 2",
+        .rec = HEAD "from 0:\nrcpts 0\ntargets 0\n"
+                    "body 7bit\nsmtputf8 2\n",
+        .error = "out of range"},
+    {.name = "negative arrival",
+        .rec = HEAD "from 0:\nrcpts 0\n"
+                    "targets 0\nbody 7bit\nsmtputf8 0\narrival -5\n",
+        .error = "number expected"},
+    {.name = "id too long",
+        .rec = "tern-envelope 1\n"
+               "id 32:01234567890123456789012345678901\n",
+        .error = "id too long"},
+    {.name = "trailing",
+        .rec = HEAD "from 0:\nrcpts 0\ntargets 0\n" TAIL "x",
+        .error = "trailing"},
+    {.name = "CRLF", .rec = "tern-envelope 1\r\n", .error = "offset 0"},
 };
 
 static void
@@ -631,17 +656,19 @@ test_envelope_reject_table(void **state)
 
 	(void)state;
 	/* The frame used by the table parses when nothing is broken. */
-	assert_int_equal(spool_envelope_parse((const uint8_t *)HEAD
-	    "from 0:\nrcpts 0\ntargets 0\n" TAIL,
-	    strlen(HEAD "from 0:\nrcpts 0\ntargets 0\n" TAIL), &env, NULL), 0);
+	assert_int_equal(
+	    spool_envelope_parse((const uint8_t *)HEAD
+	        "from 0:\nrcpts 0\ntargets 0\n" TAIL,
+	        strlen(HEAD "from 0:\nrcpts 0\ntargets 0\n" TAIL), &env, NULL),
+	    0);
 	assert_string_equal(env.id, "x");
 	envelope_clear(&env);
 	for (i = 0; i < N_ELEMENTS(envelope_invalid); i++) {
 		const char *r = envelope_invalid[i].rec;
 
 		buf_init(&err, 0, 0);
-		if (spool_envelope_parse((const uint8_t *)r, strlen(r), &env,
-		    &err) != -1)
+		if (spool_envelope_parse(
+		        (const uint8_t *)r, strlen(r), &env, &err) != -1)
 			fail_msg("%s: accepted", envelope_invalid[i].name);
 		if (strstr(buf_cstr(&err), envelope_invalid[i].error) == NULL)
 			fail_msg("%s: reason \"%s\"", envelope_invalid[i].name,
@@ -650,28 +677,30 @@ test_envelope_reject_table(void **state)
 		buf_clear(&err);
 	}
 	/* A NUL inside a value. */
-	assert_int_equal(spool_envelope_parse((const uint8_t *)HEAD
-	    "from 1:\0\n", sizeof(HEAD "from 1:\0\n") - 1, &env, NULL), -1);
+	assert_int_equal(
+	    spool_envelope_parse((const uint8_t *)HEAD "from 1:\0\n",
+	        sizeof(HEAD "from 1:\0\n") - 1, &env, NULL),
+	    -1);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_commit_read_back, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_abort_leaves_nothing,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_commit_many, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_write_error_fails_commit,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_status_and_remove, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
-		cmocka_unit_test(test_envelope_roundtrip_hostile),
-		cmocka_unit_test(test_envelope_reject_truncated),
-		cmocka_unit_test(test_envelope_reject_table),
+	    cmocka_unit_test_setup_teardown(
+	        test_commit_read_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_abort_leaves_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_group_commit_many, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_write_error_fails_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_status_and_remove, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
+	    cmocka_unit_test(test_envelope_roundtrip_hostile),
+	    cmocka_unit_test(test_envelope_reject_truncated),
+	    cmocka_unit_test(test_envelope_reject_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
