@@ -25,7 +25,7 @@
 #include "core/xalloc.h"
 #include "spool/spool.h"
 
-#define DELIVER_MAILDIR_IO_BYTES (64 * 1024)
+#define DELIVER_MAILDIR_IO_BYTES ((size_t)64 * 1024)
 /* Room left for the host part of a file name (NAME_MAX is 255). */
 #define DELIVER_MAILDIR_HOST_MAX_BYTES 120
 
@@ -250,7 +250,8 @@ deliver_maildir_header(
 	if (buf_printf(out, "%s: %s", name, angle ? "<" : "") == -1)
 		return -1;
 	for (; *v != '\0'; v++) {
-		char ch = (unsigned char)*v < 0x20 || *v == 0x7f ? '?' : *v;
+		unsigned char u = (unsigned char)*v;
+		char ch = u < 0x20 || u == 0x7f ? '?' : *v;
 
 		if (buf_append(out, &ch, 1) == -1)
 			return -1;

@@ -30,7 +30,7 @@
 #define QUEUE_RETRY_MIN_S 60
 #define QUEUE_RETRY_MAX_S 3600
 /* Give up on a local target after this long (RFC 5321 4.5.4.1: 4-5 days). */
-#define QUEUE_MAX_AGE_S (5 * 24 * 3600)
+#define QUEUE_MAX_AGE_S ((time_t)5 * 24 * 3600)
 
 struct queue_job {
 	struct queue_job *next;

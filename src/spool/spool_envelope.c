@@ -175,7 +175,7 @@ static int
 spool_envelope_string(
     struct spool_envelope_cursor *c, bool nullable, char **v_r)
 {
-	uint64_t len;
+	uint64_t len = 0;
 
 	*v_r = NULL;
 	if (nullable && c->p < c->end && *c->p == '-') {

@@ -22,7 +22,7 @@ struct envelope;
 /* Most recipients, and most targets, in one record. */
 #define SPOOL_ENVELOPE_ITEMS_MAX 100000
 /* Longest whole record. */
-#define SPOOL_ENVELOPE_MAX_BYTES (64u * 1024 * 1024)
+#define SPOOL_ENVELOPE_MAX_BYTES ((size_t)64 * 1024 * 1024)
 
 /*
  * Appends the record of env (including env->id) to out.  NULL strings

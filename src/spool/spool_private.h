@@ -16,7 +16,7 @@
 /* An id: 16 hex digits of strictly rising microseconds, 8 random. */
 #define SPOOL_ID_LEN 24
 /* Bytes buffered by a writer before one write(2). */
-#define SPOOL_WRITER_BUF_BYTES (64 * 1024)
+#define SPOOL_WRITER_BUF_BYTES ((size_t)64 * 1024)
 /* Threads that fsync the files of one commit batch in parallel. */
 #ifndef SPOOL_SYNC_THREADS
 #define SPOOL_SYNC_THREADS 4

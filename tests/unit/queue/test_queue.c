@@ -247,6 +247,31 @@ test_all_local_message_is_removed(void **state)
 	assert_int_equal(count_new(f, "carol"), 1);
 }
 
+/* A local TEMPFAIL keeps the message and its targets pending. */
+static void
+test_tempfail_keeps_message(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q;
+	bool done[2];
+	char id[32];
+	FILE *fp;
+
+	commit(f, false, id);
+	/* A file where the mailroot should be: every delivery defers. */
+	fp = fopen(f->mailroot, "w");
+	assert_non_null(fp);
+	(void)fclose(fp);
+	q = queue_new(&f->cfg, f->sp);
+	queue_submit(q, id);
+	(void)usleep(300000);
+	queue_free(&q);
+	assert_true(message_exists(f, id));
+	assert_int_equal(spool_status_read(f->sp, id, done, 2), 0);
+	assert_false(done[0]);
+	assert_false(done[1]);
+}
+
 /* Startup: recovery submits what is spooled; a reload config is used. */
 static void
 test_recover_submits(void **state)
@@ -286,6 +311,8 @@ main(void)
 	        test_remote_target_keeps_message, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_all_local_message_is_removed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_tempfail_keeps_message, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_recover_submits, setup, teardown),
 	};
