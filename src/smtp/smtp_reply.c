@@ -63,7 +63,10 @@ smtp_reply_line(struct buf *tmp, int code, const char *enh, const char *p,
 		len = SMTP_REPLY_LINE_MAX_BYTES;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)p[i];
-		char o = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		char o = '?';
+
+		if (c >= 0x20 && c < 0x7f)
+			o = (char)c;
 
 		if (buf_append(tmp, &o, 1) == -1)
 			return -1;

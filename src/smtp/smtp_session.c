@@ -510,8 +510,11 @@ smtp_session_421(struct smtp_session *s, struct buf *out, const char *enh,
 {
 	char msg[SMTP_REPLY_LINE_MAX_BYTES];
 
-	(void)snprintf(msg, sizeof(msg), "%s %s", s->hostname, what);
-	smtp_session_reply(s, out, 421, enh, msg);
+	/* During the TLS handshake no plaintext reply may be sent. */
+	if (s->phase != SMTP_SESSION_PHASE_TLS) {
+		(void)snprintf(msg, sizeof(msg), "%s %s", s->hostname, what);
+		smtp_session_reply(s, out, 421, enh, msg);
+	}
 	smtp_session_close(s);
 }
 

@@ -89,6 +89,10 @@ enum smtp_event {
 	 * Content is about to start (DATA with recipients, or the first
 	 * BDAT).  The glue opens a spool file; resume with 0 (the session
 	 * sends 354 for DATA) or a refusal such as 451 4.3.0.
+	 * A refused DATA keeps the transaction.  A refused first BDAT
+	 * (RFC 3030 2) has its chunk read and dropped, then the refusal
+	 * is sent and the transaction ends; no DATA_ABORT follows, as
+	 * content never began.
 	 */
 	SMTP_EV_DATA_BEGIN,
 	/* Decoded content (dot-unstuffed, CRLF lines) in data->bytes/len. */
@@ -141,7 +145,10 @@ void smtp_session_start(struct smtp_session *s, struct buf *out);
 /*
  * Takes up to len bytes of client input into the session's buffer and
  * returns how many it took (0 when full: call smtp_session_next() to
- * drain it first).
+ * drain it first; while a resume is awaited nothing drains, so stop
+ * reading until it comes).  After STARTTLS (until
+ * smtp_session_tls_started()) and after CLOSE, input is taken and
+ * dropped.
  */
 size_t smtp_session_feed(struct smtp_session *s, const uint8_t *data,
     size_t len);
@@ -165,7 +172,12 @@ void smtp_session_tls_started(struct smtp_session *s);
 void smtp_session_timeout(struct smtp_session *s, struct buf *out);
 /* The server is shutting down: queues 421 4.3.2; next event is CLOSE. */
 void smtp_session_shutdown(struct smtp_session *s, struct buf *out);
-/* The client disconnected: yields DATA_ABORT if content had begun. */
+/*
+ * The client disconnected: yields DATA_ABORT if content had begun (and
+ * smtp_session_next() then reports CLOSE once), else CLOSE.  While a
+ * DATA_END resume is awaited the content is complete: CLOSE, and the
+ * glue may finish its commit.
+ */
 enum smtp_event smtp_session_eof(struct smtp_session *s);
 
 /* Whether the client is sending message content (DATA/BDAT timeout). */

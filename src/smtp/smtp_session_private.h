@@ -19,7 +19,7 @@
 #include "smtp/smtp_session.h"
 
 /* Bytes of decoded content handed out in one SMTP_EV_DATA. */
-#define SMTP_SESSION_DECODE_BYTES (16 * 1024)
+#define SMTP_SESSION_DECODE_BYTES ((size_t)16 * 1024)
 
 enum smtp_session_phase {
 	SMTP_SESSION_PHASE_CMD,		/* reading command lines */

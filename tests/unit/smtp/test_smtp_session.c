@@ -629,6 +629,21 @@ static const struct session_case bdat_cases[] = {
 		.events = TXN_EV "BEGIN END{a\r\n} " TXN_EV "BEGIN ABORT ",
 	},
 	{
+		.name = "BDAT trailing bare CR normalized at LAST",
+		.input = TXN "BDAT 2 LAST\r\na\r",
+		.out = TXN_OUT QUEUED,
+		.events = TXN_EV "BEGIN END{a\r\n} ",
+		.normalize = true,
+	},
+	{
+		.name = "BDAT with every RCPT refused",
+		.input = TXN "BDAT 3 LAST\r\nabcNOOP\r\n",
+		.out = EHLO_REPLY "250 2.1.0 Ok\r\n550 5.1.1 no\r\n"
+		    "554 5.5.1 no valid recipients\r\n250 2.0.0 Ok\r\n",
+		.events = TXN_EV,
+		.rcpt_r = { .code = 550, .enh = "5.1.1", .text = "no" },
+	},
+	{
 		.name = "BDAT BINARYMIME keeps bare LF",
 		.input = "EHLO c\r\nMAIL FROM:<a@b> BODY=BINARYMIME\r\n"
 		    "RCPT TO:<c@d>\r\nBDAT 3 LAST\r\na\nb",
@@ -911,6 +926,25 @@ test_session_timeout_shutdown(void **state)
 	buf_clear(&out);
 }
 
+/* A glue output buffer that cannot take a reply ends the session. */
+static void
+test_session_output_full(void **state)
+{
+	struct smtp_session *s = new_session(5, false);
+	struct smtp_event_data d;
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 0, 20);
+	assert_int_equal(smtp_session_feed(s, (const uint8_t *)"EHLO c\r\n",
+	    8), 8);
+	assert_int_equal(smtp_session_next(s, &out, &d), SMTP_EV_CLOSE);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(smtp_session_next(s, &out, &d), SMTP_EV_NONE);
+	smtp_session_free(&s);
+	buf_clear(&out);
+}
+
 int
 main(void)
 {
@@ -925,6 +959,7 @@ main(void)
 		cmocka_unit_test(test_session_bounded_input),
 		cmocka_unit_test(test_session_envelope_protocol),
 		cmocka_unit_test(test_session_timeout_shutdown),
+		cmocka_unit_test(test_session_output_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
