@@ -60,8 +60,12 @@ auth_base64_encode(struct buf *out, const uint8_t *data, size_t len)
 			v |= data[i + 2];
 		quad[0] = auth_base64_alphabet[(v >> 18) & 63];
 		quad[1] = auth_base64_alphabet[(v >> 12) & 63];
-		quad[2] = left > 1 ? auth_base64_alphabet[(v >> 6) & 63] : '=';
-		quad[3] = left > 2 ? auth_base64_alphabet[v & 63] : '=';
+		quad[2] = '=';
+		quad[3] = '=';
+		if (left > 1)
+			quad[2] = auth_base64_alphabet[(v >> 6) & 63];
+		if (left > 2)
+			quad[3] = auth_base64_alphabet[v & 63];
 		if (buf_append(out, quad, sizeof(quad)) == -1)
 			return -1;	/* cannot happen: room checked above */
 	}

@@ -100,7 +100,7 @@ auth_lru_new(size_t max_entries)
 	l->nbuckets = 16;
 	while (l->nbuckets < max_entries)
 		l->nbuckets *= 2;
-	l->buckets = xcalloc(l->nbuckets, sizeof(*l->buckets));
+	l->buckets = xcalloc(l->nbuckets, sizeof(struct auth_lru_entry *));
 	/* getrandom() only fails this small read before the pool is up. */
 	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
 		log_panic("auth_lru_new: getrandom failed");
@@ -206,8 +206,12 @@ auth_lru_count(const struct auth_lru *l)
 void
 auth_lru_expire(struct auth_lru *l, auth_lru_expired_fn *expired, void *arg)
 {
-	struct auth_lru_entry *e;
+	struct auth_lru_entry *e, *next;
 
-	while ((e = TAILQ_FIRST(&l->order)) != NULL && expired(arg, e->values))
+	for (e = TAILQ_FIRST(&l->order); e != NULL; e = next) {
+		if (!expired(arg, e->values))
+			break;
+		next = TAILQ_NEXT(e, lru);
 		auth_lru_remove(l, e);
+	}
 }

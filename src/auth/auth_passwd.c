@@ -373,7 +373,8 @@ auth_passwd_file_load(const char *path, struct buf *reason)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd == -1 || fstat(fd, &st) == -1)
 		goto fail_errno;
-	if (!S_ISREG(st.st_mode) || st.st_size > AUTH_PASSWD_FILE_MAX_BYTES) {
+	if (!S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > AUTH_PASSWD_FILE_MAX_BYTES) {
 		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
 		goto fail_errno;
 	}

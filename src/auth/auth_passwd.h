@@ -9,7 +9,9 @@
  * no or an unknown scheme, or a hash malformed for its scheme.
  *
  * Files are cached by path and re-read when their (st_dev, st_ino,
- * st_size, st_mtim) change, so edits are seen without a restart.
+ * st_size, st_mtim) change, so edits are seen without a restart.  (An
+ * in-place edit that keeps the size within one timestamp tick would be
+ * missed; auth_userfile.h always renames, which changes the inode.)
  * Hashing is slow (bcrypt especially): call auth_passwd_verify() from
  * worker threads (auth_verifier.h), never from the event loop.
  */
@@ -26,7 +28,7 @@
 /* RFC 5321 §4.5.3.1.1: a local part has at most 64 octets. */
 #define AUTH_PASSWD_LOCALPART_MAX_BYTES 64
 /* A users file larger than this is refused (TEMPFAIL). */
-#define AUTH_PASSWD_FILE_MAX_BYTES (64 * 1024 * 1024)
+#define AUTH_PASSWD_FILE_MAX_BYTES ((size_t)64 * 1024 * 1024)
 /* Users files cached at once; the least recently used is dropped. */
 #define AUTH_PASSWD_CACHE_FILES_MAX 1024
 
