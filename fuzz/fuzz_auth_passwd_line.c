@@ -44,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ASSERT(l.name.p[i] != ':' &&
 			    (unsigned char)l.name.p[i] >= 0x20);
 		ASSERT(memchr(l.hash.p == NULL ? "" : l.hash.p, ':',
-		    l.hash.len) == NULL);
+		           l.hash.len) == NULL);
 		if (!l.has_password)
 			ASSERT(l.hash.len == 0 && l.scheme.len == 0);
 	}

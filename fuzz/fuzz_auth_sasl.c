@@ -19,8 +19,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const fuzz_mechs[] = { "PLAIN", "LOGIN", "login",
-	"CRAM-MD5" };
+static const char *const fuzz_mechs[] = {"PLAIN", "LOGIN", "login", "CRAM-MD5"};
 
 static void
 fuzz_check_reply(const struct auth_sasl *s, enum auth_sasl_status st)

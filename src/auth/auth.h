@@ -21,9 +21,9 @@
 
 /* The outcome of a password check. */
 enum auth_result {
-	AUTH_OK,	/* credentials valid */
-	AUTH_FAIL,	/* unknown user, wrong password, or no usable hash */
-	AUTH_TEMPFAIL,	/* users file unreadable or overloaded: reply 454 */
+	AUTH_OK,       /* credentials valid */
+	AUTH_FAIL,     /* unknown user, wrong password, or no usable hash */
+	AUTH_TEMPFAIL, /* users file unreadable or overloaded: reply 454 */
 };
 
 /* A static name for logs: "ok", "fail" or "tempfail". */

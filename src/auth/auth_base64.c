@@ -67,7 +67,7 @@ auth_base64_encode(struct buf *out, const uint8_t *data, size_t len)
 		if (left > 2)
 			quad[3] = auth_base64_alphabet[v & 63];
 		if (buf_append(out, quad, sizeof(quad)) == -1)
-			return -1;	/* cannot happen: room checked above */
+			return -1; /* cannot happen: room checked above */
 	}
 	return 0;
 }

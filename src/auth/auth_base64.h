@@ -23,8 +23,8 @@ size_t auth_base64_encoded_len(size_t len);
  * Appends the base64 encoding of data[len] to out.  Returns 0, or -1
  * when out's max would be passed (out unchanged).
  */
-ATTR_WUR int auth_base64_encode(struct buf *out, const uint8_t *data,
-    size_t len);
+ATTR_WUR int auth_base64_encode(
+    struct buf *out, const uint8_t *data, size_t len);
 
 /*
  * Decodes text[len] and appends the bytes to out.  Returns 0, or -1 if
@@ -34,7 +34,6 @@ ATTR_WUR int auth_base64_encode(struct buf *out, const uint8_t *data,
  * For secrets, give out its full capacity up front (buf_init) so that
  * no reallocation leaves a copy behind in freed memory.
  */
-ATTR_WUR int auth_base64_decode(struct buf *out, const char *text,
-    size_t len);
+ATTR_WUR int auth_base64_decode(struct buf *out, const char *text, size_t len);
 
 #endif

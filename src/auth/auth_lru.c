@@ -18,8 +18,8 @@
 #include "core/xalloc.h"
 
 struct auth_lru_entry {
-	TAILQ_ENTRY(auth_lru_entry) lru;	/* head is the oldest */
-	struct auth_lru_entry *next;		/* bucket chain */
+	TAILQ_ENTRY(auth_lru_entry) lru; /* head is the oldest */
+	struct auth_lru_entry *next;     /* bucket chain */
 	uint64_t values[AUTH_LRU_VALUES];
 	char key[];
 };
@@ -28,9 +28,9 @@ TAILQ_HEAD(auth_lru_list, auth_lru_entry);
 
 struct auth_lru {
 	struct auth_lru_entry **buckets;
-	size_t nbuckets;	/* a power of two */
+	size_t nbuckets; /* a power of two */
 	size_t count, max;
-	uint64_t k0, k1;	/* SipHash key */
+	uint64_t k0, k1; /* SipHash key */
 	struct auth_lru_list order;
 };
 
@@ -60,10 +60,10 @@ static uint64_t
 auth_lru_hash(const struct auth_lru *l, const char *key, size_t len)
 {
 	uint64_t v[4] = {
-		0x736f6d6570736575ULL ^ l->k0,
-		0x646f72616e646f6dULL ^ l->k1,
-		0x6c7967656e657261ULL ^ l->k0,
-		0x7465646279746573ULL ^ l->k1,
+	    0x736f6d6570736575ULL ^ l->k0,
+	    0x646f72616e646f6dULL ^ l->k1,
+	    0x6c7967656e657261ULL ^ l->k0,
+	    0x7465646279746573ULL ^ l->k1,
 	};
 	uint64_t m, b = (uint64_t)len << 56;
 	size_t i, k;
@@ -129,8 +129,8 @@ auth_lru_free(struct auth_lru **lp)
 
 /* Finds key; *slot_r is the link that points at it (or at the end). */
 static struct auth_lru_entry *
-auth_lru_find(struct auth_lru *l, const char *key,
-    struct auth_lru_entry ***slot_r)
+auth_lru_find(
+    struct auth_lru *l, const char *key, struct auth_lru_entry ***slot_r)
 {
 	size_t len = strlen(key);
 	uint64_t h = auth_lru_hash(l, key, len);

@@ -26,43 +26,43 @@
 #include "core/xalloc.h"
 
 struct auth_passwd_user {
-	const char *name;	/* lowercased, inside file->data */
-	const char *field;	/* "{SCHEME}hash", or NULL: cannot log in */
-	size_t line_no;		/* first line wins on duplicates, as Dovecot */
+	const char *name;  /* lowercased, inside file->data */
+	const char *field; /* "{SCHEME}hash", or NULL: cannot log in */
+	size_t line_no;    /* first line wins on duplicates, as Dovecot */
 };
 
 struct auth_passwd_file {
-	TAILQ_ENTRY(auth_passwd_file) lru;	/* head: least recently used */
+	TAILQ_ENTRY(auth_passwd_file) lru; /* head: least recently used */
 	char *path;
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	struct timespec mtim;
-	char *data;		/* the file, split into strings in place */
-	struct auth_passwd_user *users;	/* sorted by name */
+	char *data; /* the file, split into strings in place */
+	struct auth_passwd_user *users; /* sorted by name */
 	size_t n_users;
 };
 
 TAILQ_HEAD(auth_passwd_files, auth_passwd_file);
 
 struct auth_passwd {
-	pthread_mutex_t lock;	/* guards files and n_files */
+	pthread_mutex_t lock; /* guards files and n_files */
 	struct auth_passwd_files files;
 	size_t n_files;
-	char dummy[CRYPT_OUTPUT_SIZE];	/* "$6$..." of a random password */
+	char dummy[CRYPT_OUTPUT_SIZE]; /* "$6$..." of a random password */
 };
 
 /* A scheme we verify, and the crypt prefixes its hashes must carry. */
 struct auth_passwd_scheme {
 	const char *name;
-	const char *prefixes[3];	/* NULL-terminated; none: any crypt */
+	const char *prefixes[3]; /* NULL-terminated; none: any crypt */
 };
 
 static const struct auth_passwd_scheme auth_passwd_schemes[] = {
-	{ "SHA512-CRYPT", { "$6$", NULL } },
-	{ "SHA256-CRYPT", { "$5$", NULL } },
-	{ "BLF-CRYPT", { "$2b$", "$2y$", "$2a$" } },
-	{ "CRYPT", { NULL } },
+    {"SHA512-CRYPT", {"$6$", NULL}},
+    {"SHA256-CRYPT", {"$5$", NULL}},
+    {"BLF-CRYPT", {"$2b$", "$2y$", "$2a$"}},
+    {"CRYPT", {NULL}},
 };
 
 static bool
@@ -77,8 +77,8 @@ auth_passwd_is_blank(const char *s, size_t len)
 }
 
 int
-auth_passwd_parse_line(const char *line, size_t len,
-    struct auth_passwd_line *line_r)
+auth_passwd_parse_line(
+    const char *line, size_t len, struct auth_passwd_line *line_r)
 {
 	const char *colon, *field, *end, *close;
 	size_t i, field_len;
@@ -88,25 +88,26 @@ auth_passwd_parse_line(const char *line, size_t len,
 	if (auth_passwd_is_blank(line, len) || line[0] == '#')
 		return 0;
 	colon = memchr(line, ':', len);
-	end = colon != NULL ? memchr(colon + 1, ':', len -
-	    (size_t)(colon + 1 - line)) : NULL;
+	end = colon != NULL
+	    ? memchr(colon + 1, ':', len - (size_t)(colon + 1 - line))
+	    : NULL;
 	if (end == NULL)
 		end = line + len;
 	for (i = 0; line + i < end; i++)
 		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
 			return -1;
-	*line_r = (struct auth_passwd_line){ 0 };
+	*line_r = (struct auth_passwd_line){0};
 	line_r->name.p = line;
 	line_r->name.len = colon != NULL ? (size_t)(colon - line) : len;
 	if (line_r->name.len == 0)
 		return -1;
 	if (colon == NULL)
-		return 1;	/* a bare name: a mailbox without login */
+		return 1; /* a bare name: a mailbox without login */
 	field = colon + 1;
 	field_len = (size_t)(end - field);
 	line_r->has_password = field_len > 0;
-	close = field_len > 0 && field[0] == '{' ?
-	    memchr(field, '}', field_len) : NULL;
+	close = field_len > 0 && field[0] == '{' ? memchr(field, '}', field_len)
+	                                         : NULL;
 	if (close != NULL) {
 		line_r->scheme.p = field + 1;
 		line_r->scheme.len = (size_t)(close - field - 1);
@@ -129,20 +130,20 @@ auth_passwd_reason(struct buf *reason, const char *text)
 
 /* "<what> {SCHEME}", the scheme name capped for the log. */
 static void
-auth_passwd_reason_scheme(struct buf *reason, const char *what,
-    const char *scheme, size_t len)
+auth_passwd_reason_scheme(
+    struct buf *reason, const char *what, const char *scheme, size_t len)
 {
 	if (reason == NULL)
 		return;
 	buf_reset(reason);
-	(void)!buf_printf(reason, "%s {%.*s}", what, (int)(len < 32 ? len : 32),
-	    scheme);
+	(void)!buf_printf(
+	    reason, "%s {%.*s}", what, (int)(len < 32 ? len : 32), scheme);
 }
 
 /* Hashes password with setting; the output is in data->output, or NULL. */
 static const char *
-auth_passwd_crypt(const char *password, const char *setting,
-    struct crypt_data *data)
+auth_passwd_crypt(
+    const char *password, const char *setting, struct crypt_data *data)
 {
 	const char *out = crypt_rn(password, setting, data, sizeof(*data));
 
@@ -167,17 +168,18 @@ auth_passwd_scheme_find(const char *name, size_t len)
 }
 
 static bool
-auth_passwd_scheme_accepts(const struct auth_passwd_scheme *scheme,
-    const char *hash)
+auth_passwd_scheme_accepts(
+    const struct auth_passwd_scheme *scheme, const char *hash)
 {
 	size_t i;
 
 	if (scheme->prefixes[0] == NULL)
 		return true;
-	for (i = 0; i < N_ELEMENTS(scheme->prefixes) &&
-	    scheme->prefixes[i] != NULL; i++)
+	for (i = 0;
+	     i < N_ELEMENTS(scheme->prefixes) && scheme->prefixes[i] != NULL;
+	     i++)
 		if (strncmp(hash, scheme->prefixes[i],
-		    strlen(scheme->prefixes[i])) == 0)
+		        strlen(scheme->prefixes[i])) == 0)
 			return true;
 	return false;
 }
@@ -204,15 +206,15 @@ auth_passwd_check_with(const char *field, const char *password,
 	hash = close + 1;
 	scheme = auth_passwd_scheme_find(field + 1, name_len);
 	if (scheme == NULL) {
-		auth_passwd_reason_scheme(reason, "unknown scheme", field + 1,
-		    name_len);
+		auth_passwd_reason_scheme(
+		    reason, "unknown scheme", field + 1, name_len);
 		return AUTH_FAIL;
 	}
 	if (strlen(hash) >= CRYPT_OUTPUT_SIZE ||
 	    !auth_passwd_scheme_accepts(scheme, hash) ||
 	    (out = auth_passwd_crypt(password, hash, data)) == NULL) {
-		auth_passwd_reason_scheme(reason, "malformed hash for",
-		    field + 1, name_len);
+		auth_passwd_reason_scheme(
+		    reason, "malformed hash for", field + 1, name_len);
 		return AUTH_FAIL;
 	}
 	/*
@@ -222,8 +224,8 @@ auth_passwd_check_with(const char *field, const char *password,
 	 */
 	out_len = strlen(out);
 	if (out_len != strlen(hash)) {
-		auth_passwd_reason_scheme(reason, "malformed hash for",
-		    field + 1, name_len);
+		auth_passwd_reason_scheme(
+		    reason, "malformed hash for", field + 1, name_len);
 		return AUTH_FAIL;
 	}
 	if (CRYPTO_memcmp(out, hash, out_len) != 0) {
@@ -234,8 +236,8 @@ auth_passwd_check_with(const char *field, const char *password,
 }
 
 enum auth_result
-auth_passwd_check(const char *scheme_hash, const char *password,
-    struct buf *reason)
+auth_passwd_check(
+    const char *scheme_hash, const char *password, struct buf *reason)
 {
 	struct crypt_data *data = xcalloc(1, sizeof(*data));
 	enum auth_result result;
@@ -262,8 +264,8 @@ auth_passwd_new(void)
 	 * unknown user costs what a typical real one does.  Its password
 	 * is the random salt itself; nobody needs to know it.
 	 */
-	if (crypt_gensalt_rn("$6$", 0, NULL, 0, setting,
-	    sizeof(setting)) == NULL ||
+	if (crypt_gensalt_rn("$6$", 0, NULL, 0, setting, sizeof(setting)) ==
+	        NULL ||
 	    (out = auth_passwd_crypt(setting, setting, data)) == NULL ||
 	    str_copy(pw->dummy, out, sizeof(pw->dummy)) == -1)
 		log_panic("auth_passwd_new: cannot make the dummy hash: %s",
@@ -319,8 +321,8 @@ auth_passwd_file_index(struct auth_passwd_file *f, size_t len)
 
 	while (p < end) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t line_len = nl != NULL ? (size_t)(nl - p) :
-		    (size_t)(end - p);
+		size_t line_len =
+		    nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		struct auth_passwd_line parsed;
 		struct auth_passwd_user *u;
 		char *name;
@@ -329,8 +331,8 @@ auth_passwd_file_index(struct auth_passwd_file *f, size_t len)
 		if (auth_passwd_parse_line(p, line_len, &parsed) == 1) {
 			if (n == cap) {
 				cap = cap == 0 ? 64 : cap * 2;
-				f->users = xreallocarray(f->users, cap,
-				    sizeof(*f->users));
+				f->users = xreallocarray(
+				    f->users, cap, sizeof(*f->users));
 			}
 			u = &f->users[n++];
 			name = (char *)(uintptr_t)parsed.name.p;
@@ -347,7 +349,8 @@ auth_passwd_file_index(struct auth_passwd_file *f, size_t len)
 			}
 		} else if (!auth_passwd_is_blank(p, line_len) && p[0] != '#') {
 			log_warn("auth users file %s:%zu: malformed line "
-			    "ignored", f->path, line_no);
+			         "ignored",
+			    f->path, line_no);
 		}
 		p = nl != NULL ? nl + 1 : end;
 	}
@@ -357,7 +360,8 @@ auth_passwd_file_index(struct auth_passwd_file *f, size_t len)
 	for (i = 0; i + 1 < n; i++)
 		if (strcmp(f->users[i].name, f->users[i + 1].name) == 0)
 			log_warn("auth users file %s:%zu: duplicate user "
-			    "ignored", f->path, f->users[i + 1].line_no);
+			         "ignored",
+			    f->path, f->users[i + 1].line_no);
 	f->n_users = n;
 }
 
@@ -406,8 +410,8 @@ auth_passwd_file_load(const char *path, struct buf *reason)
 fail_errno:
 	if (reason != NULL) {
 		buf_reset(reason);
-		(void)!buf_printf(reason, "users file %s: %s", path,
-		    strerror(errno));
+		(void)!buf_printf(
+		    reason, "users file %s: %s", path, strerror(errno));
 	}
 	if (fd != -1)
 		(void)close(fd);
@@ -415,8 +419,8 @@ fail_errno:
 }
 
 static bool
-auth_passwd_file_is_current(const struct auth_passwd_file *f,
-    const struct stat *st)
+auth_passwd_file_is_current(
+    const struct auth_passwd_file *f, const struct stat *st)
 {
 	return f->dev == st->st_dev && f->ino == st->st_ino &&
 	    f->size == st->st_size && f->mtim.tv_sec == st->st_mtim.tv_sec &&
@@ -433,16 +437,16 @@ auth_passwd_lookup(struct auth_passwd *pw, const char *path,
     const char *localpart, char **field_r, struct buf *reason)
 {
 	struct auth_passwd_file *f;
-	struct auth_passwd_user key = { .name = localpart, .line_no = 0 };
+	struct auth_passwd_user key = {.name = localpart, .line_no = 0};
 	const struct auth_passwd_user *u;
 	struct stat st;
 	size_t lo, hi;
 
-	TAILQ_FOREACH(f, &pw->files, lru)
+	TAILQ_FOREACH (f, &pw->files, lru)
 		if (strcmp(f->path, path) == 0)
 			break;
-	if (f != NULL && (stat(path, &st) == -1 ||
-	    !auth_passwd_file_is_current(f, &st))) {
+	if (f != NULL &&
+	    (stat(path, &st) == -1 || !auth_passwd_file_is_current(f, &st))) {
 		TAILQ_REMOVE(&pw->files, f, lru);
 		pw->n_files--;
 		auth_passwd_file_free(f);
@@ -531,8 +535,10 @@ auth_passwd_verify(struct auth_passwd *pw, const char *path,
 	data = xcalloc(1, sizeof(*data));
 	if (why != NULL) {
 		/* As slow as a real check, so timing does not tell. */
-		(void)auth_passwd_crypt(pw_len > 0 && pw_len <=
-		    AUTH_PASSWORD_MAX_BYTES ? password : "x", pw->dummy, data);
+		(void)auth_passwd_crypt(
+		    pw_len > 0 && pw_len <= AUTH_PASSWORD_MAX_BYTES ? password
+		                                                    : "x",
+		    pw->dummy, data);
 		auth_passwd_reason(reason, why);
 		result = AUTH_FAIL;
 	} else {

@@ -36,10 +36,10 @@
 struct buf;
 
 struct auth_passwd_line {
-	struct str name;	/* the first field, never empty */
-	struct str scheme;	/* "SHA512-CRYPT", no braces; empty if none */
-	struct str hash;	/* the rest of the second field; may be empty */
-	bool has_password;	/* a non-empty second field exists */
+	struct str name;   /* the first field, never empty */
+	struct str scheme; /* "SHA512-CRYPT", no braces; empty if none */
+	struct str hash;   /* the rest of the second field; may be empty */
+	bool has_password; /* a non-empty second field exists */
 };
 
 /*
@@ -49,8 +49,8 @@ struct auth_passwd_line {
  * character in the first two fields), which readers skip.  Pure; the
  * views stay valid as long as line does.
  */
-ATTR_WUR int auth_passwd_parse_line(const char *line, size_t len,
-    struct auth_passwd_line *line_r);
+ATTR_WUR int auth_passwd_parse_line(
+    const char *line, size_t len, struct auth_passwd_line *line_r);
 
 /*
  * Checks password against one stored "{SCHEME}hash" (a whole second
@@ -59,8 +59,8 @@ ATTR_WUR int auth_passwd_parse_line(const char *line, size_t len,
  * scheme {X}", "malformed hash for {X}".  The comparison of the hashes is
  * constant-time.  Thread-safe; slow on purpose.
  */
-enum auth_result auth_passwd_check(const char *scheme_hash,
-    const char *password, struct buf *reason);
+enum auth_result auth_passwd_check(
+    const char *scheme_hash, const char *password, struct buf *reason);
 
 struct auth_passwd;
 

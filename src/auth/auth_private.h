@@ -44,7 +44,7 @@ size_t auth_lru_count(const struct auth_lru *l);
 
 /* Removes least recently used entries while expired(arg, values) says so. */
 typedef int auth_lru_expired_fn(void *arg, const uint64_t *values);
-void auth_lru_expire(struct auth_lru *l, auth_lru_expired_fn *expired,
-    void *arg);
+void auth_lru_expire(
+    struct auth_lru *l, auth_lru_expired_fn *expired, void *arg);
 
 #endif

@@ -12,9 +12,9 @@
 
 /* The counters each user keeps in its auth_lru entry. */
 enum {
-	AUTH_RATELIMIT_V_HOUR,		/* now_ms / WINDOW of the current bucket */
-	AUTH_RATELIMIT_V_CURRENT,	/* recipients in that hour */
-	AUTH_RATELIMIT_V_PREVIOUS,	/* recipients in the hour before */
+	AUTH_RATELIMIT_V_HOUR,     /* now_ms / WINDOW of the current bucket */
+	AUTH_RATELIMIT_V_CURRENT,  /* recipients in that hour */
+	AUTH_RATELIMIT_V_PREVIOUS, /* recipients in the hour before */
 };
 
 struct auth_ratelimit {
@@ -56,8 +56,9 @@ auth_ratelimit_estimate(uint64_t *v, uint64_t now_ms)
 	/* A clock that went back keeps using the newer bucket. */
 	if (hour > v[AUTH_RATELIMIT_V_HOUR]) {
 		v[AUTH_RATELIMIT_V_PREVIOUS] =
-		    hour == v[AUTH_RATELIMIT_V_HOUR] + 1 ?
-		    v[AUTH_RATELIMIT_V_CURRENT] : 0;
+		    hour == v[AUTH_RATELIMIT_V_HOUR] + 1
+		    ? v[AUTH_RATELIMIT_V_CURRENT]
+		    : 0;
 		v[AUTH_RATELIMIT_V_CURRENT] = 0;
 		v[AUTH_RATELIMIT_V_HOUR] = hour;
 	}
@@ -66,7 +67,8 @@ auth_ratelimit_estimate(uint64_t *v, uint64_t now_ms)
 	/* Rounded up, so the estimate never lets a recipient too many by. */
 	return v[AUTH_RATELIMIT_V_CURRENT] +
 	    (v[AUTH_RATELIMIT_V_PREVIOUS] * (AUTH_RATELIMIT_WINDOW_MS - into) +
-	    AUTH_RATELIMIT_WINDOW_MS - 1) / AUTH_RATELIMIT_WINDOW_MS;
+	        AUTH_RATELIMIT_WINDOW_MS - 1) /
+	    AUTH_RATELIMIT_WINDOW_MS;
 }
 
 int
@@ -88,8 +90,7 @@ auth_ratelimit_take(struct auth_ratelimit *r, const char *user,
 }
 
 uint64_t
-auth_ratelimit_used(struct auth_ratelimit *r, const char *user,
-    uint64_t now_ms)
+auth_ratelimit_used(struct auth_ratelimit *r, const char *user, uint64_t now_ms)
 {
 	uint64_t *v = auth_lru_get(r->table, user);
 

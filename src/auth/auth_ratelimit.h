@@ -33,8 +33,7 @@ struct auth_ratelimit;
  * A limit of per_hour recipients per user (0: no limit; at most
  * UINT32_MAX), tracking at most max_users (>= 1).  Never NULL.
  */
-struct auth_ratelimit *auth_ratelimit_new(uint64_t per_hour,
-    size_t max_users);
+struct auth_ratelimit *auth_ratelimit_new(uint64_t per_hour, size_t max_users);
 void auth_ratelimit_free(struct auth_ratelimit **rp);
 
 /*
@@ -48,7 +47,7 @@ ATTR_WUR int auth_ratelimit_take(struct auth_ratelimit *r, const char *user,
     uint64_t n_rcpts, uint64_t now_ms);
 
 /* The user's current estimated count at now_ms (for logs and tests). */
-uint64_t auth_ratelimit_used(struct auth_ratelimit *r, const char *user,
-    uint64_t now_ms);
+uint64_t auth_ratelimit_used(
+    struct auth_ratelimit *r, const char *user, uint64_t now_ms);
 
 #endif

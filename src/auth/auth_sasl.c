@@ -17,20 +17,20 @@
 #include "core/xalloc.h"
 
 /* "[authzid] NUL authcid NUL passwd" at their limits. */
-#define AUTH_SASL_DECODED_MAX_BYTES \
+#define AUTH_SASL_DECODED_MAX_BYTES                                            \
 	(2 * AUTH_LOGIN_MAX_BYTES + 2 + AUTH_PASSWORD_MAX_BYTES)
 
 enum auth_sasl_state {
 	AUTH_SASL_STATE_IDLE,
-	AUTH_SASL_STATE_PLAIN,		/* waiting for the PLAIN response */
-	AUTH_SASL_STATE_LOGIN_USER,	/* LOGIN: waiting for the username */
-	AUTH_SASL_STATE_LOGIN_PASS,	/* LOGIN: waiting for the password */
+	AUTH_SASL_STATE_PLAIN,      /* waiting for the PLAIN response */
+	AUTH_SASL_STATE_LOGIN_USER, /* LOGIN: waiting for the username */
+	AUTH_SASL_STATE_LOGIN_PASS, /* LOGIN: waiting for the password */
 	AUTH_SASL_STATE_DONE,
 };
 
 struct auth_sasl {
 	enum auth_sasl_state state;
-	struct buf decoded;	/* preallocated, so never reallocated */
+	struct buf decoded; /* preallocated, so never reallocated */
 	struct auth_sasl_reply reply;
 	char login[AUTH_LOGIN_MAX_BYTES + 1];
 	char password[AUTH_PASSWORD_MAX_BYTES + 1];
@@ -59,8 +59,7 @@ auth_sasl_reset(struct auth_sasl *s)
 	explicit_bzero(s->login, sizeof(s->login));
 	explicit_bzero(s->password, sizeof(s->password));
 	s->state = AUTH_SASL_STATE_IDLE;
-	s->reply = (struct auth_sasl_reply){ .code = 0, .enh = "",
-		.text = "" };
+	s->reply = (struct auth_sasl_reply){.code = 0, .enh = "", .text = ""};
 }
 
 void
@@ -77,22 +76,22 @@ auth_sasl_free(struct auth_sasl **sp)
 }
 
 static enum auth_sasl_status
-auth_sasl_error(struct auth_sasl *s, int code, const char *enh,
-    const char *text)
+auth_sasl_error(
+    struct auth_sasl *s, int code, const char *enh, const char *text)
 {
 	auth_sasl_reset(s);
-	s->reply = (struct auth_sasl_reply){ .code = code, .enh = enh,
-		.text = text };
+	s->reply =
+	    (struct auth_sasl_reply){.code = code, .enh = enh, .text = text};
 	return AUTH_SASL_ERROR;
 }
 
 static enum auth_sasl_status
-auth_sasl_challenge(struct auth_sasl *s, enum auth_sasl_state state,
-    const char *challenge)
+auth_sasl_challenge(
+    struct auth_sasl *s, enum auth_sasl_state state, const char *challenge)
 {
 	s->state = state;
-	s->reply = (struct auth_sasl_reply){ .code = 334, .enh = "",
-		.text = challenge };
+	s->reply =
+	    (struct auth_sasl_reply){.code = 334, .enh = "", .text = challenge};
 	return AUTH_SASL_NEED_MORE;
 }
 
@@ -102,8 +101,7 @@ auth_sasl_done(struct auth_sasl *s)
 	explicit_bzero(s->decoded.data, s->decoded.cap);
 	buf_reset(&s->decoded);
 	s->state = AUTH_SASL_STATE_DONE;
-	s->reply = (struct auth_sasl_reply){ .code = 0, .enh = "",
-		.text = "" };
+	s->reply = (struct auth_sasl_reply){.code = 0, .enh = "", .text = ""};
 	return AUTH_SASL_DONE;
 }
 
@@ -122,8 +120,8 @@ auth_sasl_decode(struct auth_sasl *s, const char *text, size_t len)
 	if (len == 1 && text[0] == '=')
 		return 0;
 	if (auth_base64_decode(&s->decoded, text, len) == -1) {
-		(void)auth_sasl_error(s, 501, "5.5.2",
-		    "Cannot decode base64 response");
+		(void)auth_sasl_error(
+		    s, 501, "5.5.2", "Cannot decode base64 response");
 		return -1;
 	}
 	return 0;
@@ -186,9 +184,10 @@ auth_sasl_plain_parse(const uint8_t *data, size_t len, struct str *login_r,
 	 * proxy authorization, so only authzid == authcid (ASCII case
 	 * aside, as addresses are matched) is allowed.
 	 */
-	if (zid_len > 0 && (zid_len != cid_len ||
-	    !str_case_equal_n((const char *)data, (const char *)nul1 + 1,
-	    cid_len))) {
+	if (zid_len > 0 &&
+	    (zid_len != cid_len ||
+	        !str_case_equal_n(
+	            (const char *)data, (const char *)nul1 + 1, cid_len))) {
 		*error_r = "PLAIN authzid differs from authcid";
 		return -2;
 	}
@@ -206,11 +205,11 @@ auth_sasl_plain_finish(struct auth_sasl *s)
 	const char *error;
 	int rc;
 
-	rc = auth_sasl_plain_parse(s->decoded.data, s->decoded.len, &login,
-	    &password, &error);
+	rc = auth_sasl_plain_parse(
+	    s->decoded.data, s->decoded.len, &login, &password, &error);
 	if (rc == -2)
-		return auth_sasl_error(s, 535, "5.7.8",
-		    "Proxy authorization is not supported");
+		return auth_sasl_error(
+		    s, 535, "5.7.8", "Proxy authorization is not supported");
 	if (rc == -1)
 		return auth_sasl_error(s, 501, "5.5.2", error);
 	memcpy(s->login, login.p, login.len);
@@ -222,28 +221,30 @@ auth_sasl_plain_finish(struct auth_sasl *s)
 
 /* Copies one LOGIN field out of s->decoded; -1 after setting the error. */
 static int
-auth_sasl_login_field(struct auth_sasl *s, char *dst, size_t max,
-    bool is_user)
+auth_sasl_login_field(struct auth_sasl *s, char *dst, size_t max, bool is_user)
 {
 	size_t len = s->decoded.len, i;
 
 	if (len == 0) {
-		(void)auth_sasl_error(s, 501, "5.5.2", is_user ?
-		    "LOGIN username is empty" : "LOGIN password is empty");
+		(void)auth_sasl_error(s, 501, "5.5.2",
+		    is_user ? "LOGIN username is empty"
+		            : "LOGIN password is empty");
 		return -1;
 	}
 	if (len > max) {
-		(void)auth_sasl_error(s, 501, "5.5.2", is_user ?
-		    "LOGIN username too long" : "LOGIN password too long");
+		(void)auth_sasl_error(s, 501, "5.5.2",
+		    is_user ? "LOGIN username too long"
+		            : "LOGIN password too long");
 		return -1;
 	}
 	for (i = 0; i < len; i++) {
 		uint8_t c = s->decoded.data[i];
 
 		if (c == '\0' || (is_user && !auth_sasl_login_char_ok(c))) {
-			(void)auth_sasl_error(s, 501, "5.5.2", is_user ?
-			    "LOGIN username contains a control character" :
-			    "LOGIN password contains NUL");
+			(void)auth_sasl_error(s, 501, "5.5.2",
+			    is_user
+			        ? "LOGIN username contains a control character"
+			        : "LOGIN password contains NUL");
 			return -1;
 		}
 	}
@@ -259,9 +260,9 @@ auth_sasl_start(struct auth_sasl *s, const char *mech, const char *initial)
 {
 	auth_sasl_reset(s);
 	if (str_casecmp(mech, "PLAIN") == 0) {
-		if (initial == NULL)	/* RFC 4954 §4: empty challenge */
-			return auth_sasl_challenge(s, AUTH_SASL_STATE_PLAIN,
-			    "");
+		if (initial == NULL) /* RFC 4954 §4: empty challenge */
+			return auth_sasl_challenge(
+			    s, AUTH_SASL_STATE_PLAIN, "");
 		if (auth_sasl_decode(s, initial, strlen(initial)) == -1)
 			return AUTH_SASL_ERROR;
 		return auth_sasl_plain_finish(s);
@@ -272,14 +273,14 @@ auth_sasl_start(struct auth_sasl *s, const char *mech, const char *initial)
 			    AUTH_SASL_STATE_LOGIN_USER, auth_sasl_prompt_user);
 		/* Not in the draft, but clients send the username here. */
 		if (auth_sasl_decode(s, initial, strlen(initial)) == -1 ||
-		    auth_sasl_login_field(s, s->login, AUTH_LOGIN_MAX_BYTES,
-		    true) == -1)
+		    auth_sasl_login_field(
+		        s, s->login, AUTH_LOGIN_MAX_BYTES, true) == -1)
 			return AUTH_SASL_ERROR;
-		return auth_sasl_challenge(s, AUTH_SASL_STATE_LOGIN_PASS,
-		    auth_sasl_prompt_pass);
+		return auth_sasl_challenge(
+		    s, AUTH_SASL_STATE_LOGIN_PASS, auth_sasl_prompt_pass);
 	}
-	return auth_sasl_error(s, 504, "5.5.4",
-	    "Unrecognized authentication type");
+	return auth_sasl_error(
+	    s, 504, "5.5.4", "Unrecognized authentication type");
 }
 
 enum auth_sasl_status
@@ -290,26 +291,26 @@ auth_sasl_step(struct auth_sasl *s, const char *line, size_t len)
 	    s->state == AUTH_SASL_STATE_LOGIN_PASS);
 	/* RFC 4954 §4: "*" cancels, and the server MUST answer 501. */
 	if (len == 1 && line[0] == '*')
-		return auth_sasl_error(s, 501, "5.0.0",
-		    "Authentication cancelled");
+		return auth_sasl_error(
+		    s, 501, "5.0.0", "Authentication cancelled");
 	/* "=" is only for initial responses; here "" is the empty one. */
 	if (len == 1 && line[0] == '=')
-		return auth_sasl_error(s, 501, "5.5.2",
-		    "Cannot decode base64 response");
+		return auth_sasl_error(
+		    s, 501, "5.5.2", "Cannot decode base64 response");
 	if (auth_sasl_decode(s, line, len) == -1)
 		return AUTH_SASL_ERROR;
 	switch (s->state) {
 	case AUTH_SASL_STATE_PLAIN:
 		return auth_sasl_plain_finish(s);
 	case AUTH_SASL_STATE_LOGIN_USER:
-		if (auth_sasl_login_field(s, s->login, AUTH_LOGIN_MAX_BYTES,
-		    true) == -1)
+		if (auth_sasl_login_field(
+		        s, s->login, AUTH_LOGIN_MAX_BYTES, true) == -1)
 			return AUTH_SASL_ERROR;
-		return auth_sasl_challenge(s, AUTH_SASL_STATE_LOGIN_PASS,
-		    auth_sasl_prompt_pass);
+		return auth_sasl_challenge(
+		    s, AUTH_SASL_STATE_LOGIN_PASS, auth_sasl_prompt_pass);
 	case AUTH_SASL_STATE_LOGIN_PASS:
-		if (auth_sasl_login_field(s, s->password,
-		    AUTH_PASSWORD_MAX_BYTES, false) == -1)
+		if (auth_sasl_login_field(
+		        s, s->password, AUTH_PASSWORD_MAX_BYTES, false) == -1)
 			return AUTH_SASL_ERROR;
 		return auth_sasl_done(s);
 	case AUTH_SASL_STATE_IDLE:

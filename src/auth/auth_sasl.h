@@ -44,16 +44,16 @@
 #define AUTH_SASL_MECHANISMS "PLAIN LOGIN"
 
 enum auth_sasl_status {
-	AUTH_SASL_NEED_MORE,	/* send "334 <text>", then call step */
-	AUTH_SASL_DONE,		/* login and password are ready */
-	AUTH_SASL_ERROR,	/* send the reply; the exchange is over */
+	AUTH_SASL_NEED_MORE, /* send "334 <text>", then call step */
+	AUTH_SASL_DONE,      /* login and password are ready */
+	AUTH_SASL_ERROR,     /* send the reply; the exchange is over */
 };
 
 /* Views into the machine; valid until its next call. */
 struct auth_sasl_reply {
-	int code;		/* 334, 500, 501, 504 or 535; 0 when DONE */
-	const char *enh;	/* "5.5.2"; "" with 334 and DONE */
-	const char *text;	/* challenge (334) or human text */
+	int code;         /* 334, 500, 501, 504 or 535; 0 when DONE */
+	const char *enh;  /* "5.5.2"; "" with 334 and DONE */
+	const char *text; /* challenge (334) or human text */
 };
 
 struct auth_sasl;
@@ -70,16 +70,16 @@ void auth_sasl_free(struct auth_sasl **sp);
  * one) or NULL when the client sent none.  Returns the status; see
  * auth_sasl_reply() for what to send.
  */
-enum auth_sasl_status auth_sasl_start(struct auth_sasl *s, const char *mech,
-    const char *initial);
+enum auth_sasl_status auth_sasl_start(
+    struct auth_sasl *s, const char *mech, const char *initial);
 
 /*
  * Feeds one client line (without CRLF; need not be NUL-terminated)
  * after a NEED_MORE.  "*" cancels.  Calling it in any other state is a
  * programming error (assertion).
  */
-enum auth_sasl_status auth_sasl_step(struct auth_sasl *s, const char *line,
-    size_t len);
+enum auth_sasl_status auth_sasl_step(
+    struct auth_sasl *s, const char *line, size_t len);
 
 /* The reply for the last status; owned by s, valid until its next call. */
 const struct auth_sasl_reply *auth_sasl_reply(const struct auth_sasl *s);

@@ -13,10 +13,10 @@
 
 /* The counters each tracked IP keeps in its auth_lru entry. */
 enum {
-	AUTH_THROTTLE_V_FAILURES,	/* failures in the current window */
-	AUTH_THROTTLE_V_WINDOW_START,	/* ms of the window's first failure */
-	AUTH_THROTTLE_V_BLOCKED_UNTIL,	/* ms; 0 when not blocked */
-	AUTH_THROTTLE_V_LAST,		/* ms of the latest failure */
+	AUTH_THROTTLE_V_FAILURES,      /* failures in the current window */
+	AUTH_THROTTLE_V_WINDOW_START,  /* ms of the window's first failure */
+	AUTH_THROTTLE_V_BLOCKED_UNTIL, /* ms; 0 when not blocked */
+	AUTH_THROTTLE_V_LAST,          /* ms of the latest failure */
 };
 
 struct auth_throttle {
@@ -71,8 +71,8 @@ auth_throttle_elapsed(uint64_t a, uint64_t b)
 
 /* Whether an entry neither blocks nor counts failures any more. */
 static bool
-auth_throttle_is_stale(const struct auth_throttle *t, const uint64_t *v,
-    uint64_t now_ms)
+auth_throttle_is_stale(
+    const struct auth_throttle *t, const uint64_t *v, uint64_t now_ms)
 {
 	return now_ms >= v[AUTH_THROTTLE_V_BLOCKED_UNTIL] &&
 	    auth_throttle_elapsed(now_ms, v[AUTH_THROTTLE_V_WINDOW_START]) >=
@@ -100,10 +100,10 @@ auth_throttle_delay(const struct auth_throttle *t, uint64_t failures)
 }
 
 uint64_t
-auth_throttle_failure(struct auth_throttle *t, const char *ip,
-    uint64_t now_ms, bool *blocked_r)
+auth_throttle_failure(
+    struct auth_throttle *t, const char *ip, uint64_t now_ms, bool *blocked_r)
 {
-	struct auth_throttle_expiry x = { .t = t, .now_ms = now_ms };
+	struct auth_throttle_expiry x = {.t = t, .now_ms = now_ms};
 	uint64_t *v;
 	bool blocked = false;
 
@@ -119,7 +119,7 @@ auth_throttle_failure(struct auth_throttle *t, const char *ip,
 	if (v[AUTH_THROTTLE_V_BLOCKED_UNTIL] != 0 ||
 	    v[AUTH_THROTTLE_V_FAILURES] == 0 ||
 	    auth_throttle_elapsed(now_ms, v[AUTH_THROTTLE_V_WINDOW_START]) >=
-	    t->limits.window_ms) {
+	        t->limits.window_ms) {
 		/* A new window, or the first failure after a block. */
 		v[AUTH_THROTTLE_V_FAILURES] = 0;
 		v[AUTH_THROTTLE_V_WINDOW_START] = now_ms;
@@ -130,8 +130,9 @@ auth_throttle_failure(struct auth_throttle *t, const char *ip,
 	if (v[AUTH_THROTTLE_V_FAILURES] >= t->limits.max_failures) {
 		blocked = true;
 		v[AUTH_THROTTLE_V_BLOCKED_UNTIL] =
-		    now_ms > UINT64_MAX - t->limits.block_ms ? UINT64_MAX :
-		    now_ms + t->limits.block_ms;
+		    now_ms > UINT64_MAX - t->limits.block_ms
+		    ? UINT64_MAX
+		    : now_ms + t->limits.block_ms;
 	}
 	if (blocked_r != NULL)
 		*blocked_r = blocked;
@@ -139,8 +140,8 @@ auth_throttle_failure(struct auth_throttle *t, const char *ip,
 }
 
 bool
-auth_throttle_is_blocked(struct auth_throttle *t, const char *ip,
-    uint64_t now_ms)
+auth_throttle_is_blocked(
+    struct auth_throttle *t, const char *ip, uint64_t now_ms)
 {
 	uint64_t *v = auth_lru_get(t->table, ip);
 

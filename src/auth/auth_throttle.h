@@ -29,11 +29,11 @@
 #define AUTH_THROTTLE_MAX_IPS_DEFAULT 10000
 
 struct auth_throttle_limits {
-	unsigned max_failures;	/* failures within window that block (>= 1) */
-	uint64_t window_ms;	/* failures older than this are forgotten */
-	uint64_t block_ms;	/* how long a block lasts */
-	uint64_t delay_max_ms;	/* cap of the growing delay */
-	size_t max_ips;		/* IPs tracked at most (>= 1) */
+	unsigned max_failures; /* failures within window that block (>= 1) */
+	uint64_t window_ms;    /* failures older than this are forgotten */
+	uint64_t block_ms;     /* how long a block lasts */
+	uint64_t delay_max_ms; /* cap of the growing delay */
+	size_t max_ips;        /* IPs tracked at most (>= 1) */
 };
 
 struct auth_throttle;
@@ -53,12 +53,12 @@ void auth_throttle_free(struct auth_throttle **tp);
  * *blocked_r when ip is now blocked (this failure reached max_failures,
  * or it was blocked already); blocked_r may be NULL.
  */
-uint64_t auth_throttle_failure(struct auth_throttle *t, const char *ip,
-    uint64_t now_ms, bool *blocked_r);
+uint64_t auth_throttle_failure(
+    struct auth_throttle *t, const char *ip, uint64_t now_ms, bool *blocked_r);
 
 /* Whether ip is blocked at now_ms. */
-bool auth_throttle_is_blocked(struct auth_throttle *t, const char *ip,
-    uint64_t now_ms);
+bool auth_throttle_is_blocked(
+    struct auth_throttle *t, const char *ip, uint64_t now_ms);
 
 /* A successful login from ip: forget its failures. */
 void auth_throttle_success(struct auth_throttle *t, const char *ip);

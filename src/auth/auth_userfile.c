@@ -27,15 +27,15 @@
 
 /* Appends a reason to err (if any) and returns -1. */
 static int
-auth_userfile_fail(struct buf *err, const char *what, const char *path,
-    int errnum)
+auth_userfile_fail(
+    struct buf *err, const char *what, const char *path, int errnum)
 {
 	if (err == NULL)
 		return -1;
 	buf_reset(err);
 	if (errnum != 0)
-		(void)!buf_printf(err, "%s %s: %s", what, path,
-		    strerror(errnum));
+		(void)!buf_printf(
+		    err, "%s %s: %s", what, path, strerror(errnum));
 	else
 		(void)!buf_printf(err, "%s: %s", path, what);
 	return -1;
@@ -55,7 +55,7 @@ auth_userfile_name_is_valid(const char *name)
 		if (c == '.' && name[i + 1] == '.')
 			return false;
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '_' || c == '-'))
+		        c == '.' || c == '_' || c == '-'))
 			return false;
 	}
 	return true;
@@ -87,8 +87,8 @@ auth_userfile_hash_password(const char *password, struct buf *hash_r)
 	if (len == 0 || len > AUTH_PASSWORD_MAX_BYTES)
 		return -1;
 	/* count 0: libxcrypt's default of 5000 rounds, as doveadm pw. */
-	if (crypt_gensalt_rn("$6$", 0, NULL, 0, setting,
-	    sizeof(setting)) == NULL)
+	if (crypt_gensalt_rn("$6$", 0, NULL, 0, setting, sizeof(setting)) ==
+	    NULL)
 		return -1;
 	data = xcalloc(1, sizeof(*data));
 	out = crypt_rn(password, setting, data, sizeof(*data));
@@ -108,8 +108,8 @@ auth_userfile_hash_password(const char *password, struct buf *hash_r)
  * not exist) or -1 with err.
  */
 static int
-auth_userfile_read(const char *path, struct buf *content, struct stat *st_r,
-    struct buf *err)
+auth_userfile_read(
+    const char *path, struct buf *content, struct stat *st_r, struct buf *err)
 {
 	char chunk[8192];
 	ssize_t n;
@@ -156,8 +156,8 @@ auth_userfile_replace(const char *path, int dir_fd, const struct buf *content,
 	size_t done = 0;
 	int fd;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
+	fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1)
 		goto fail;
 	if (old_st != NULL) {
@@ -165,7 +165,7 @@ auth_userfile_replace(const char *path, int dir_fd, const struct buf *content,
 		if (fchmod(fd, old_st->st_mode & 07777) == -1)
 			goto fail_unlink;
 		if ((old_st->st_uid != geteuid() ||
-		    old_st->st_gid != getegid()) &&
+		        old_st->st_gid != getegid()) &&
 		    fchown(fd, old_st->st_uid, old_st->st_gid) == -1)
 			goto fail_unlink;
 	} else if (fchmod(fd, AUTH_USERFILE_NEW_MODE) == -1) {
@@ -173,8 +173,8 @@ auth_userfile_replace(const char *path, int dir_fd, const struct buf *content,
 	}
 	what = "cannot write";
 	while (done < content->len) {
-		ssize_t n = write(fd, content->data + done,
-		    content->len - done);
+		ssize_t n =
+		    write(fd, content->data + done, content->len - done);
 
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -198,15 +198,14 @@ auth_userfile_replace(const char *path, int dir_fd, const struct buf *content,
 		goto fail;
 	free(tmp);
 	return 0;
-fail_unlink:
-	{
-		int saved = errno;
+fail_unlink : {
+	int saved = errno;
 
-		if (fd != -1)
-			(void)close(fd);
-		(void)unlink(tmp);
-		errno = saved;
-	}
+	if (fd != -1)
+		(void)close(fd);
+	(void)unlink(tmp);
+	errno = saved;
+}
 fail:
 	(void)auth_userfile_fail(err, what, path, errno);
 	free(tmp);
@@ -218,15 +217,15 @@ static int
 auth_userfile_lock_dir(const char *path, struct buf *err)
 {
 	const char *slash = strrchr(path, '/');
-	char *dir = slash == NULL ? xstrdup(".") :
-	    slash == path ? xstrdup("/") :
-	    xstrndup(path, (size_t)(slash - path));
+	char *dir = slash == NULL ? xstrdup(".")
+	    : slash == path       ? xstrdup("/")
+	                          : xstrndup(path, (size_t)(slash - path));
 	int fd;
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || flock(fd, LOCK_EX) == -1) {
-		(void)auth_userfile_fail(err, "cannot lock directory", dir,
-		    errno);
+		(void)auth_userfile_fail(
+		    err, "cannot lock directory", dir, errno);
 		if (fd != -1)
 			(void)close(fd);
 		fd = -1;
@@ -237,8 +236,8 @@ auth_userfile_lock_dir(const char *path, struct buf *err)
 
 /* Appends the new line for a user that had the line body[len]. */
 static int
-auth_userfile_edited_line(struct buf *out, const char *body, size_t len,
-    const char *hash)
+auth_userfile_edited_line(
+    struct buf *out, const char *body, size_t len, const char *hash)
 {
 	const char *colon = memchr(body, ':', len), *rest = NULL;
 	size_t name_len = colon != NULL ? (size_t)(colon - body) : len;
@@ -289,10 +288,10 @@ auth_userfile_rewrite(const struct buf *content, struct buf *out,
 				continue;
 			}
 			if (matched == 1) {
-				if (auth_userfile_edited_line(out, p,
-				    body_len - crlf, hash) == -1 ||
+				if (auth_userfile_edited_line(
+				        out, p, body_len - crlf, hash) == -1 ||
 				    buf_append(out, crlf ? "\r\n" : "\n",
-				    crlf ? 2 : 1) == -1)
+				        crlf ? 2 : 1) == -1)
 					return -1;
 				p = next;
 				continue;
@@ -318,8 +317,8 @@ auth_userfile_edit(const char *path, const char *name, const char *hash,
 	if (!auth_userfile_name_is_valid(name))
 		return auth_userfile_fail(err, "invalid user name", name, 0);
 	if (hash != NULL && !auth_userfile_hash_is_valid(hash))
-		return auth_userfile_fail(err, "invalid password hash", name,
-		    0);
+		return auth_userfile_fail(
+		    err, "invalid password hash", name, 0);
 	if ((dir_fd = auth_userfile_lock_dir(path, err)) == -1)
 		return -1;
 	buf_init(&content, 0, AUTH_PASSWD_FILE_MAX_BYTES);
@@ -342,22 +341,23 @@ auth_userfile_edit(const char *path, const char *name, const char *hash,
 	if (matched == 0) {
 		/* Appended after a last line that lacked its newline. */
 		if ((out.len > 0 && out.data[out.len - 1] != '\n' &&
-		    buf_append(&out, "\n", 1) == -1) ||
+		        buf_append(&out, "\n", 1) == -1) ||
 		    buf_append_str(&out, name) == -1 ||
-		    (hash != NULL && (buf_append(&out, ":", 1) == -1 ||
-		    buf_append_str(&out, hash) == -1)) ||
+		    (hash != NULL &&
+		        (buf_append(&out, ":", 1) == -1 ||
+		            buf_append_str(&out, hash) == -1)) ||
 		    buf_append(&out, "\n", 1) == -1) {
-			(void)auth_userfile_fail(err, "cannot rewrite", path,
-			    EFBIG);
+			(void)auth_userfile_fail(
+			    err, "cannot rewrite", path, EFBIG);
 			goto done;
 		}
 	}
-	rc = auth_userfile_replace(path, dir_fd, &out, exists ? &st : NULL,
-	    err);
+	rc =
+	    auth_userfile_replace(path, dir_fd, &out, exists ? &st : NULL, err);
 done:
 	buf_clear(&content);
 	buf_clear(&out);
-	(void)close(dir_fd);	/* releases the lock */
+	(void)close(dir_fd); /* releases the lock */
 	return rc;
 }
 
@@ -371,13 +371,13 @@ auth_userfile_set(const char *path, const char *name, const char *hash,
 int
 auth_userfile_del(const char *path, const char *name, struct buf *err)
 {
-	return auth_userfile_edit(path, name, NULL, AUTH_USERFILE_CHANGE,
-	    true, err);
+	return auth_userfile_edit(
+	    path, name, NULL, AUTH_USERFILE_CHANGE, true, err);
 }
 
 int
-auth_userfile_list(const char *path, auth_userfile_list_fn *fn, void *arg,
-    struct buf *err)
+auth_userfile_list(
+    const char *path, auth_userfile_list_fn *fn, void *arg, struct buf *err)
 {
 	struct buf content;
 	struct stat st;
@@ -399,8 +399,9 @@ auth_userfile_list(const char *path, auth_userfile_list_fn *fn, void *arg,
 
 		if (auth_passwd_parse_line(p, len, &parsed) == 1) {
 			char *name = xstrndup(parsed.name.p, parsed.name.len);
-			char *scheme = xstrndup(parsed.scheme.p != NULL ?
-			    parsed.scheme.p : "", parsed.scheme.len);
+			char *scheme = xstrndup(
+			    parsed.scheme.p != NULL ? parsed.scheme.p : "",
+			    parsed.scheme.len);
 
 			fn(arg, name, parsed.has_password ? scheme : "");
 			free(name);

@@ -22,9 +22,9 @@ struct buf;
 
 /* Which existing state auth_userfile_set() insists on. */
 enum auth_userfile_mode {
-	AUTH_USERFILE_ADD,	/* the user must not exist yet */
-	AUTH_USERFILE_CHANGE,	/* the user must exist */
-	AUTH_USERFILE_PUT,	/* either */
+	AUTH_USERFILE_ADD,    /* the user must not exist yet */
+	AUTH_USERFILE_CHANGE, /* the user must exist */
+	AUTH_USERFILE_PUT,    /* either */
 };
 
 /*
@@ -40,8 +40,8 @@ bool auth_userfile_name_is_valid(const char *name);
  * 0, or -1 with hash_r unchanged (bad length, no entropy, or hash_r
  * full).  The caller wipes its password.
  */
-ATTR_WUR int auth_userfile_hash_password(const char *password,
-    struct buf *hash_r);
+ATTR_WUR int auth_userfile_hash_password(
+    const char *password, struct buf *hash_r);
 
 /*
  * Sets name's password field to hash ("{SCHEME}..." without ':' or
@@ -54,8 +54,8 @@ ATTR_WUR int auth_userfile_set(const char *path, const char *name,
     const char *hash, enum auth_userfile_mode mode, struct buf *err);
 
 /* Removes every line of name; -1 with err if there is none, or on I/O. */
-ATTR_WUR int auth_userfile_del(const char *path, const char *name,
-    struct buf *err);
+ATTR_WUR int auth_userfile_del(
+    const char *path, const char *name, struct buf *err);
 
 /*
  * Called for each user line, in file order: name and the password
@@ -63,14 +63,14 @@ ATTR_WUR int auth_userfile_del(const char *path, const char *name,
  * or without a {SCHEME}, who cannot log in).  Both are valid during the
  * call only.
  */
-typedef void auth_userfile_list_fn(void *arg, const char *name,
-    const char *scheme);
+typedef void auth_userfile_list_fn(
+    void *arg, const char *name, const char *scheme);
 
 /*
  * Lists the users of path.  A missing file has no users.  Returns 0, or
  * -1 with err when the file cannot be read.
  */
-ATTR_WUR int auth_userfile_list(const char *path, auth_userfile_list_fn *fn,
-    void *arg, struct buf *err);
+ATTR_WUR int auth_userfile_list(
+    const char *path, auth_userfile_list_fn *fn, void *arg, struct buf *err);
 
 #endif

@@ -31,7 +31,7 @@ struct auth_verifier_job {
 	size_t password_len;
 	auth_verify_fn *cb;
 	void *arg;
-	bool cancelled;		/* set while running: drop when done */
+	bool cancelled; /* set while running: drop when done */
 	enum auth_result result;
 	struct buf reason;
 };
@@ -39,13 +39,13 @@ struct auth_verifier_job {
 TAILQ_HEAD(auth_verifier_jobs, auth_verifier_job);
 
 struct auth_verifier {
-	pthread_mutex_t lock;	/* guards everything below but the pool */
-	pthread_cond_t wake;	/* pending is non-empty, or stopping */
+	pthread_mutex_t lock; /* guards everything below but the pool */
+	pthread_cond_t wake;  /* pending is non-empty, or stopping */
 	struct auth_verifier_jobs pending, running, done;
-	unsigned n_jobs;	/* in any of the three lists */
+	unsigned n_jobs; /* in any of the three lists */
 	bool stopping;
 	int notify_fd;
-	struct auth_passwd *passwd;	/* thread-safe on its own */
+	struct auth_passwd *passwd; /* thread-safe on its own */
 	pthread_t *threads;
 	unsigned n_threads;
 };
@@ -132,8 +132,8 @@ auth_verifier_new(unsigned threads)
 	v->passwd = auth_passwd_new();
 	v->threads = xcalloc(threads, sizeof(*v->threads));
 	for (i = 0; i < threads; i++) {
-		err = pthread_create(&v->threads[i], NULL,
-		    auth_verifier_worker, v);
+		err = pthread_create(
+		    &v->threads[i], NULL, auth_verifier_worker, v);
 		if (err != 0)
 			log_panic("auth_verifier_new: pthread_create: %s",
 			    strerror(err));
@@ -143,8 +143,7 @@ auth_verifier_new(unsigned threads)
 }
 
 static void
-auth_verifier_drop_all(struct auth_verifier *v,
-    struct auth_verifier_jobs *list)
+auth_verifier_drop_all(struct auth_verifier *v, struct auth_verifier_jobs *list)
 {
 	struct auth_verifier_job *job;
 
@@ -185,8 +184,7 @@ auth_verifier_free(struct auth_verifier **vp)
 
 int
 auth_verifier_submit(struct auth_verifier *v, const char *users_path,
-    const char *localpart, const char *password, auth_verify_fn *cb,
-    void *arg)
+    const char *localpart, const char *password, auth_verify_fn *cb, void *arg)
 {
 	struct auth_verifier_job *job;
 
@@ -229,8 +227,8 @@ auth_verifier_dispatch(struct auth_verifier *v)
 	unsigned ran = 0;
 
 	/* Drain first: a job finishing after this re-arms the fd. */
-	while (read(v->notify_fd, &count, sizeof(count)) == -1 &&
-	    errno == EINTR)
+	while (
+	    read(v->notify_fd, &count, sizeof(count)) == -1 && errno == EINTR)
 		continue;
 	for (;;) {
 		pthread_mutex_lock(&v->lock);
@@ -252,8 +250,8 @@ auth_verifier_dispatch(struct auth_verifier *v)
 
 /* Frees every job of list whose arg is arg (lock held). */
 static void
-auth_verifier_cancel_in(struct auth_verifier *v,
-    struct auth_verifier_jobs *list, void *arg)
+auth_verifier_cancel_in(
+    struct auth_verifier *v, struct auth_verifier_jobs *list, void *arg)
 {
 	struct auth_verifier_job *job, *next;
 
@@ -276,7 +274,7 @@ auth_verifier_cancel(struct auth_verifier *v, void *arg)
 	auth_verifier_cancel_in(v, &v->pending, arg);
 	auth_verifier_cancel_in(v, &v->done, arg);
 	/* A worker owns running jobs; it frees them when it is done. */
-	TAILQ_FOREACH(job, &v->running, entry)
+	TAILQ_FOREACH (job, &v->running, entry)
 		if (job->arg == arg)
 			job->cancelled = true;
 	pthread_mutex_unlock(&v->lock);

@@ -6,9 +6,10 @@
  * then calls auth_verifier_dispatch(), which runs the callbacks.
  *
  *	v = auth_verifier_new(2);
- *	watch auth_verifier_notify_fd(v) for EV_READ -> auth_verifier_dispatch(v)
- *	auth_verifier_submit(v, users_path, localpart, password, done, sess);
- *	session closes first -> auth_verifier_cancel(v, sess): no callback
+ *	watch auth_verifier_notify_fd(v) for EV_READ ->
+ *auth_verifier_dispatch(v) auth_verifier_submit(v, users_path, localpart,
+ *password, done, sess); session closes first -> auth_verifier_cancel(v, sess):
+ *no callback
  *
  * Thread-safety: submit, cancel, dispatch and free must all be called
  * from one thread (the loop's); the workers are internal.
@@ -30,8 +31,8 @@
  * during the call.  The callback may submit and cancel, but must not
  * free the verifier.
  */
-typedef void auth_verify_fn(void *arg, enum auth_result result,
-    const char *reason);
+typedef void auth_verify_fn(
+    void *arg, enum auth_result result, const char *reason);
 
 struct auth_verifier;
 

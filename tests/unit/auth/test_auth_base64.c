@@ -19,15 +19,15 @@ struct base64_valid {
 
 /* RFC 4648 §10, plus bytes that use '+', '/' and NUL. */
 static const struct base64_valid valid_tests[] = {
-	{ .raw = "", .raw_len = 0, .text = "" },
-	{ .raw = "f", .raw_len = 1, .text = "Zg==" },
-	{ .raw = "fo", .raw_len = 2, .text = "Zm8=" },
-	{ .raw = "foo", .raw_len = 3, .text = "Zm9v" },
-	{ .raw = "foob", .raw_len = 4, .text = "Zm9vYg==" },
-	{ .raw = "fooba", .raw_len = 5, .text = "Zm9vYmE=" },
-	{ .raw = "foobar", .raw_len = 6, .text = "Zm9vYmFy" },
-	{ .raw = "\xfb\xff\xbf", .raw_len = 3, .text = "+/+/" },
-	{ .raw = "\0u\0p", .raw_len = 4, .text = "AHUAcA==" },
+    {.raw = "", .raw_len = 0, .text = ""},
+    {.raw = "f", .raw_len = 1, .text = "Zg=="},
+    {.raw = "fo", .raw_len = 2, .text = "Zm8="},
+    {.raw = "foo", .raw_len = 3, .text = "Zm9v"},
+    {.raw = "foob", .raw_len = 4, .text = "Zm9vYg=="},
+    {.raw = "fooba", .raw_len = 5, .text = "Zm9vYmE="},
+    {.raw = "foobar", .raw_len = 6, .text = "Zm9vYmFy"},
+    {.raw = "\xfb\xff\xbf", .raw_len = 3, .text = "+/+/"},
+    {.raw = "\0u\0p", .raw_len = 4, .text = "AHUAcA=="},
 };
 
 struct base64_invalid {
@@ -36,21 +36,21 @@ struct base64_invalid {
 };
 
 static const struct base64_invalid invalid_tests[] = {
-	{ .text = "Zg", .why = "missing padding" },
-	{ .text = "Zg=", .why = "length not a multiple of 4" },
-	{ .text = "Zm9vY", .why = "length not a multiple of 4" },
-	{ .text = "Zm9v ", .why = "trailing space" },
-	{ .text = " Zm9", .why = "leading space" },
-	{ .text = "Zm\r\n", .why = "CRLF inside" },
-	{ .text = "Zm9!", .why = "character outside the alphabet" },
-	{ .text = "Zm-_", .why = "URL-safe alphabet" },
-	{ .text = "Zh==", .why = "non-zero bits under padding" },
-	{ .text = "Zm9=", .why = "non-zero bits under one '='" },
-	{ .text = "Zg==Zg==", .why = "padding in the middle" },
-	{ .text = "Z===", .why = "three '='" },
-	{ .text = "====", .why = "only padding" },
-	{ .text = "Zg=a", .why = "data after '='" },
-	{ .text = "=Zg=", .why = "leading '='" },
+    {.text = "Zg", .why = "missing padding"},
+    {.text = "Zg=", .why = "length not a multiple of 4"},
+    {.text = "Zm9vY", .why = "length not a multiple of 4"},
+    {.text = "Zm9v ", .why = "trailing space"},
+    {.text = " Zm9", .why = "leading space"},
+    {.text = "Zm\r\n", .why = "CRLF inside"},
+    {.text = "Zm9!", .why = "character outside the alphabet"},
+    {.text = "Zm-_", .why = "URL-safe alphabet"},
+    {.text = "Zh==", .why = "non-zero bits under padding"},
+    {.text = "Zm9=", .why = "non-zero bits under one '='"},
+    {.text = "Zg==Zg==", .why = "padding in the middle"},
+    {.text = "Z===", .why = "three '='"},
+    {.text = "====", .why = "only padding"},
+    {.text = "Zg=a", .why = "data after '='"},
+    {.text = "=Zg=", .why = "leading '='"},
 };
 
 static void
@@ -64,13 +64,14 @@ test_base64_valid(void **state)
 		struct buf b;
 
 		buf_init(&b, 0, 64);
-		assert_int_equal(auth_base64_encode(&b, (const uint8_t *)t->raw,
-		    t->raw_len), 0);
+		assert_int_equal(
+		    auth_base64_encode(&b, (const uint8_t *)t->raw, t->raw_len),
+		    0);
 		assert_string_equal(buf_cstr(&b), t->text);
 		assert_int_equal(auth_base64_encoded_len(t->raw_len), b.len);
 		buf_reset(&b);
-		assert_int_equal(auth_base64_decode(&b, t->text,
-		    strlen(t->text)), 0);
+		assert_int_equal(
+		    auth_base64_decode(&b, t->text, strlen(t->text)), 0);
 		assert_int_equal(b.len, t->raw_len);
 		if (t->raw_len > 0)
 			assert_memory_equal(b.data, t->raw, t->raw_len);
@@ -110,8 +111,8 @@ test_base64_max(void **state)
 	assert_int_equal(auth_base64_decode(&b, "Zm9vYg==", 8), 0);
 	assert_int_equal(b.len, 4);
 	buf_reset(&b);
-	assert_int_equal(auth_base64_encode(&b, (const uint8_t *)"foob", 4),
-	    -1);
+	assert_int_equal(
+	    auth_base64_encode(&b, (const uint8_t *)"foob", 4), -1);
 	assert_int_equal(b.len, 0);
 	buf_clear(&b);
 }
@@ -120,9 +121,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_base64_valid),
-		cmocka_unit_test(test_base64_invalid),
-		cmocka_unit_test(test_base64_max),
+	    cmocka_unit_test(test_base64_valid),
+	    cmocka_unit_test(test_base64_invalid),
+	    cmocka_unit_test(test_base64_max),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,19 +44,19 @@ struct fixture {
 
 /* crypt(prefix-salt, password) into out, as a libxcrypt caller would. */
 static void
-make_hash(char *out, const char *prefix, unsigned long cost,
-    const char *password)
+make_hash(
+    char *out, const char *prefix, unsigned long cost, const char *password)
 {
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
 	struct crypt_data *data = xcalloc(1, sizeof(*data));
 	const char *h;
 
-	assert_non_null(crypt_gensalt_rn(prefix, cost, NULL, 0, setting,
-	    sizeof(setting)));
+	assert_non_null(
+	    crypt_gensalt_rn(prefix, cost, NULL, 0, setting, sizeof(setting)));
 	h = crypt_rn(password, setting, data, sizeof(*data));
 	assert_non_null(h);
-	assert_int_equal(snprintf(out, CRYPT_OUTPUT_SIZE, "%s", h) <
-	    CRYPT_OUTPUT_SIZE, 1);
+	assert_int_equal(
+	    snprintf(out, CRYPT_OUTPUT_SIZE, "%s", h) < CRYPT_OUTPUT_SIZE, 1);
 	free(data);
 }
 
@@ -118,9 +118,8 @@ setup(void **state)
 	    "dup:{SHA256-CRYPT}%s\n"
 	    "dup:{SHA512-CRYPT}%s\n"
 	    "last:{SHA512-CRYPT}%s",
-	    f->sha512, f->sha256, f->blf, f->des, f->md5, f->sha512,
-	    f->sha256, f->sha512, f->sha512, f->sha512, f->sha256, f->sha512,
-	    f->sha512);
+	    f->sha512, f->sha256, f->blf, f->des, f->md5, f->sha512, f->sha256,
+	    f->sha512, f->sha512, f->sha512, f->sha256, f->sha512, f->sha512);
 	write_file(f->path, content);
 	free(content);
 	f->pw = auth_passwd_new();
@@ -147,42 +146,42 @@ struct verify_case {
 	const char *user;
 	const char *password;
 	enum auth_result result;
-	const char *reason;	/* expected for AUTH_FAIL */
+	const char *reason; /* expected for AUTH_FAIL */
 };
 
 static const struct verify_case verify_cases[] = {
-	{ "alice", "sha512 secret", AUTH_OK, NULL },
-	{ "alice", "sha512 Secret", AUTH_FAIL, "password mismatch" },
-	{ "alice", "", AUTH_FAIL, "password empty or too long" },
-	{ "ALICE", "sha512 secret", AUTH_OK, NULL },
-	{ "bob", "sha256 secret", AUTH_OK, NULL },
-	{ "bob", "sha512 secret", AUTH_FAIL, "password mismatch" },
-	{ "carol", "blf secret", AUTH_OK, NULL },
-	{ "carol", "blf secreT", AUTH_FAIL, "password mismatch" },
-	{ "dave", "des", AUTH_OK, NULL },
-	{ "dave", "de", AUTH_FAIL, "password mismatch" },
-	{ "erin", "md5 secret", AUTH_OK, NULL },
-	{ "erin", "md5 secreT", AUTH_FAIL, "password mismatch" },
-	{ "nobody", "sha512 secret", AUTH_FAIL, "unknown user" },
-	{ "nologin", "", AUTH_FAIL, "password empty or too long" },
-	{ "nologin", "x", AUTH_FAIL, "user has no password" },
-	{ "empty", "x", AUTH_FAIL, "user has no password" },
-	{ "noscheme", "sha512 secret", AUTH_FAIL, "no password scheme" },
-	{ "md5", "x", AUTH_FAIL, "unknown scheme {MD5}" },
-	{ "wrongprefix", "sha256 secret", AUTH_FAIL,
-	  "malformed hash for {SHA512-CRYPT}" },
-	{ "truncated", "x", AUTH_FAIL, "malformed hash for {SHA512-CRYPT}" },
-	{ "toolong", "sha512 secret", AUTH_FAIL,
-	  "malformed hash for {SHA512-CRYPT}" },
-	{ "emptyhash", "x", AUTH_FAIL, "malformed hash for {SHA512-CRYPT}" },
-	{ "star", "x", AUTH_FAIL, "malformed hash for {CRYPT}" },
-	{ "upper", "sha512 secret", AUTH_OK, NULL },
-	{ "dup", "sha256 secret", AUTH_OK, NULL },
-	{ "dup", "sha512 secret", AUTH_FAIL, "password mismatch" },
-	{ "last", "sha512 secret", AUTH_OK, NULL },
-	{ "", "x", AUTH_FAIL, "invalid local part" },
-	{ "a:b", "x", AUTH_FAIL, "invalid local part" },
-	{ "a b", "x", AUTH_FAIL, "invalid local part" },
+    {"alice", "sha512 secret", AUTH_OK, NULL},
+    {"alice", "sha512 Secret", AUTH_FAIL, "password mismatch"},
+    {"alice", "", AUTH_FAIL, "password empty or too long"},
+    {"ALICE", "sha512 secret", AUTH_OK, NULL},
+    {"bob", "sha256 secret", AUTH_OK, NULL},
+    {"bob", "sha512 secret", AUTH_FAIL, "password mismatch"},
+    {"carol", "blf secret", AUTH_OK, NULL},
+    {"carol", "blf secreT", AUTH_FAIL, "password mismatch"},
+    {"dave", "des", AUTH_OK, NULL},
+    {"dave", "de", AUTH_FAIL, "password mismatch"},
+    {"erin", "md5 secret", AUTH_OK, NULL},
+    {"erin", "md5 secreT", AUTH_FAIL, "password mismatch"},
+    {"nobody", "sha512 secret", AUTH_FAIL, "unknown user"},
+    {"nologin", "", AUTH_FAIL, "password empty or too long"},
+    {"nologin", "x", AUTH_FAIL, "user has no password"},
+    {"empty", "x", AUTH_FAIL, "user has no password"},
+    {"noscheme", "sha512 secret", AUTH_FAIL, "no password scheme"},
+    {"md5", "x", AUTH_FAIL, "unknown scheme {MD5}"},
+    {"wrongprefix", "sha256 secret", AUTH_FAIL,
+        "malformed hash for {SHA512-CRYPT}"},
+    {"truncated", "x", AUTH_FAIL, "malformed hash for {SHA512-CRYPT}"},
+    {"toolong", "sha512 secret", AUTH_FAIL,
+        "malformed hash for {SHA512-CRYPT}"},
+    {"emptyhash", "x", AUTH_FAIL, "malformed hash for {SHA512-CRYPT}"},
+    {"star", "x", AUTH_FAIL, "malformed hash for {CRYPT}"},
+    {"upper", "sha512 secret", AUTH_OK, NULL},
+    {"dup", "sha256 secret", AUTH_OK, NULL},
+    {"dup", "sha512 secret", AUTH_FAIL, "password mismatch"},
+    {"last", "sha512 secret", AUTH_OK, NULL},
+    {"", "x", AUTH_FAIL, "invalid local part"},
+    {"a:b", "x", AUTH_FAIL, "invalid local part"},
+    {"a b", "x", AUTH_FAIL, "invalid local part"},
 };
 
 static void
@@ -196,8 +195,8 @@ test_passwd_verify(void **state)
 		enum auth_result r;
 
 		buf_reset(&f->reason);
-		r = auth_passwd_verify(f->pw, f->path, c->user, c->password,
-		    &f->reason);
+		r = auth_passwd_verify(
+		    f->pw, f->path, c->user, c->password, &f->reason);
 		if (r != c->result)
 			fail_msg("%s/%s: got %s (%s)", c->user, c->password,
 			    auth_result_name(r), buf_cstr(&f->reason));
@@ -205,8 +204,7 @@ test_passwd_verify(void **state)
 			assert_string_equal(buf_cstr(&f->reason), c->reason);
 		/* The password never reaches the reason. */
 		if (c->password[0] != '\0')
-			assert_null(strstr(buf_cstr(&f->reason),
-			    c->password));
+			assert_null(strstr(buf_cstr(&f->reason), c->password));
 	}
 }
 
@@ -219,26 +217,30 @@ test_passwd_limits_and_files(void **state)
 
 	memset(longpw, 'x', AUTH_PASSWORD_MAX_BYTES + 1);
 	longpw[AUTH_PASSWORD_MAX_BYTES + 1] = '\0';
-	assert_int_equal(auth_passwd_verify(f->pw, f->path, "alice", longpw,
-	    &f->reason), AUTH_FAIL);
+	assert_int_equal(
+	    auth_passwd_verify(f->pw, f->path, "alice", longpw, &f->reason),
+	    AUTH_FAIL);
 	free(longpw);
 
 	(void)snprintf(missing, sizeof(missing), "%s/none", f->dir);
 	assert_int_equal(auth_passwd_verify(f->pw, missing, "alice",
-	    "sha512 secret", &f->reason), AUTH_TEMPFAIL);
+	                     "sha512 secret", &f->reason),
+	    AUTH_TEMPFAIL);
 	assert_non_null(strstr(buf_cstr(&f->reason), "No such file"));
 	/* A directory is not a users file. */
-	assert_int_equal(auth_passwd_verify(f->pw, f->dir, "alice",
-	    "sha512 secret", NULL), AUTH_TEMPFAIL);
+	assert_int_equal(
+	    auth_passwd_verify(f->pw, f->dir, "alice", "sha512 secret", NULL),
+	    AUTH_TEMPFAIL);
 	/* Unreadable: only meaningful when not root. */
 	if (geteuid() != 0) {
 		assert_int_equal(chmod(f->path, 0), 0);
 		replace_file(missing, "x:{CRYPT}x\n");
 		assert_int_equal(chmod(missing, 0), 0);
-		assert_int_equal(auth_passwd_verify(f->pw, missing, "x", "x",
-		    &f->reason), AUTH_TEMPFAIL);
-		assert_non_null(strstr(buf_cstr(&f->reason),
-		    "Permission denied"));
+		assert_int_equal(
+		    auth_passwd_verify(f->pw, missing, "x", "x", &f->reason),
+		    AUTH_TEMPFAIL);
+		assert_non_null(
+		    strstr(buf_cstr(&f->reason), "Permission denied"));
 		assert_int_equal(chmod(f->path, 0600), 0);
 	}
 }
@@ -249,32 +251,39 @@ test_passwd_edit_seen(void **state)
 	struct fixture *f = *state;
 	char *content;
 
-	assert_int_equal(auth_passwd_verify(f->pw, f->path, "alice",
-	    "sha512 secret", NULL), AUTH_OK);
+	assert_int_equal(
+	    auth_passwd_verify(f->pw, f->path, "alice", "sha512 secret", NULL),
+	    AUTH_OK);
 	/* A new file (new inode) with alice's password changed. */
-	content = xasprintf("alice:{SHA256-CRYPT}%s\nfrank:{BLF-CRYPT}%s\n",
-	    f->sha256, f->blf);
+	content = xasprintf(
+	    "alice:{SHA256-CRYPT}%s\nfrank:{BLF-CRYPT}%s\n", f->sha256, f->blf);
 	replace_file(f->path, content);
 	free(content);
 	assert_int_equal(auth_passwd_verify(f->pw, f->path, "alice",
-	    "sha512 secret", &f->reason), AUTH_FAIL);
-	assert_int_equal(auth_passwd_verify(f->pw, f->path, "alice",
-	    "sha256 secret", NULL), AUTH_OK);
-	assert_int_equal(auth_passwd_verify(f->pw, f->path, "frank",
-	    "blf secret", NULL), AUTH_OK);
+	                     "sha512 secret", &f->reason),
+	    AUTH_FAIL);
+	assert_int_equal(
+	    auth_passwd_verify(f->pw, f->path, "alice", "sha256 secret", NULL),
+	    AUTH_OK);
+	assert_int_equal(
+	    auth_passwd_verify(f->pw, f->path, "frank", "blf secret", NULL),
+	    AUTH_OK);
 	/* Rewritten in place (same inode, other size): seen as well. */
 	content = xasprintf("frank\nalice:{SHA512-CRYPT}%s\n", f->sha512);
 	write_file(f->path, content);
 	free(content);
-	assert_int_equal(auth_passwd_verify(f->pw, f->path, "frank",
-	    "blf secret", &f->reason), AUTH_FAIL);
+	assert_int_equal(auth_passwd_verify(
+	                     f->pw, f->path, "frank", "blf secret", &f->reason),
+	    AUTH_FAIL);
 	assert_string_equal(buf_cstr(&f->reason), "user has no password");
-	assert_int_equal(auth_passwd_verify(f->pw, f->path, "alice",
-	    "sha512 secret", NULL), AUTH_OK);
+	assert_int_equal(
+	    auth_passwd_verify(f->pw, f->path, "alice", "sha512 secret", NULL),
+	    AUTH_OK);
 	/* Removed: a temporary failure, not a wrong password. */
 	assert_int_equal(unlink(f->path), 0);
-	assert_int_equal(auth_passwd_verify(f->pw, f->path, "alice",
-	    "sha512 secret", NULL), AUTH_TEMPFAIL);
+	assert_int_equal(
+	    auth_passwd_verify(f->pw, f->path, "alice", "sha512 secret", NULL),
+	    AUTH_TEMPFAIL);
 }
 
 static void
@@ -284,21 +293,22 @@ test_passwd_check(void **state)
 	char field[CRYPT_OUTPUT_SIZE + 32];
 
 	(void)snprintf(field, sizeof(field), "{SHA512-CRYPT}%s", f->sha512);
-	assert_int_equal(auth_passwd_check(field, "sha512 secret", NULL),
-	    AUTH_OK);
-	assert_int_equal(auth_passwd_check(field, "nope", &f->reason),
-	    AUTH_FAIL);
+	assert_int_equal(
+	    auth_passwd_check(field, "sha512 secret", NULL), AUTH_OK);
+	assert_int_equal(
+	    auth_passwd_check(field, "nope", &f->reason), AUTH_FAIL);
 	assert_string_equal(buf_cstr(&f->reason), "password mismatch");
 	(void)snprintf(field, sizeof(field), "{BLF-CRYPT}%s", f->sha512);
-	assert_int_equal(auth_passwd_check(field, "sha512 secret",
-	    &f->reason), AUTH_FAIL);
-	assert_string_equal(buf_cstr(&f->reason),
-	    "malformed hash for {BLF-CRYPT}");
-	assert_int_equal(auth_passwd_check("{PLAIN}secret", "secret",
-	    &f->reason), AUTH_FAIL);
-	assert_string_equal(buf_cstr(&f->reason), "unknown scheme {PLAIN}");
-	assert_int_equal(auth_passwd_check("{SHA512-CRYPT", "x", &f->reason),
+	assert_int_equal(
+	    auth_passwd_check(field, "sha512 secret", &f->reason), AUTH_FAIL);
+	assert_string_equal(
+	    buf_cstr(&f->reason), "malformed hash for {BLF-CRYPT}");
+	assert_int_equal(
+	    auth_passwd_check("{PLAIN}secret", "secret", &f->reason),
 	    AUTH_FAIL);
+	assert_string_equal(buf_cstr(&f->reason), "unknown scheme {PLAIN}");
+	assert_int_equal(
+	    auth_passwd_check("{SHA512-CRYPT", "x", &f->reason), AUTH_FAIL);
 	assert_string_equal(buf_cstr(&f->reason), "no password scheme");
 }
 
@@ -313,7 +323,8 @@ test_passwd_doveadm_hash(void **state)
 	if (access("/usr/bin/doveadm", X_OK) != 0)
 		skip();
 	fp = popen("/usr/bin/doveadm pw -s SHA512-CRYPT -p 'dove secret' "
-	    "2>/dev/null", "r");
+	           "2>/dev/null",
+	    "r");
 	assert_non_null(fp);
 	if (fgets(line, sizeof(line), fp) == NULL) {
 		(void)pclose(fp);
@@ -321,10 +332,10 @@ test_passwd_doveadm_hash(void **state)
 	}
 	(void)pclose(fp);
 	line[strcspn(line, "\n")] = '\0';
-	assert_int_equal(auth_passwd_check(line, "dove secret", &f->reason),
-	    AUTH_OK);
-	assert_int_equal(auth_passwd_check(line, "dove secreT", &f->reason),
-	    AUTH_FAIL);
+	assert_int_equal(
+	    auth_passwd_check(line, "dove secret", &f->reason), AUTH_OK);
+	assert_int_equal(
+	    auth_passwd_check(line, "dove secreT", &f->reason), AUTH_FAIL);
 }
 
 struct parse_case {
@@ -335,23 +346,21 @@ struct parse_case {
 };
 
 static const struct parse_case parse_cases[] = {
-	{ "", 0, NULL, NULL, NULL, false },
-	{ "# comment:{X}y", 0, NULL, NULL, NULL, false },
-	{ " \t ", 0, NULL, NULL, NULL, false },
-	{ "user", 1, "user", "", "", false },
-	{ "user:", 1, "user", "", "", false },
-	{ "user:{SHA512-CRYPT}$6$s$h", 1, "user", "SHA512-CRYPT", "$6$s$h",
-	  true },
-	{ "user:{X}h:1:2::/home::extra\r", 1, "user", "X", "h", true },
-	{ "user:plain", 1, "user", "", "plain", true },
-	{ "user:{nobrace", 1, "user", "", "{nobrace", true },
-	{ "user:{}h", 1, "user", "", "h", true },
-	{ "user:{X}h\r", 1, "user", "X", "h", true },
-	{ ":{X}h", -1, NULL, NULL, NULL, false },
-	{ "us\ter:{X}h", -1, NULL, NULL, NULL, false },
-	{ "user:{X}h\x01", -1, NULL, NULL, NULL, false },
-	{ "user:{X}h:\x01 later fields are not checked", 1, "user", "X", "h",
-	  true },
+    {"", 0, NULL, NULL, NULL, false},
+    {"# comment:{X}y", 0, NULL, NULL, NULL, false},
+    {" \t ", 0, NULL, NULL, NULL, false},
+    {"user", 1, "user", "", "", false},
+    {"user:", 1, "user", "", "", false},
+    {"user:{SHA512-CRYPT}$6$s$h", 1, "user", "SHA512-CRYPT", "$6$s$h", true},
+    {"user:{X}h:1:2::/home::extra\r", 1, "user", "X", "h", true},
+    {"user:plain", 1, "user", "", "plain", true},
+    {"user:{nobrace", 1, "user", "", "{nobrace", true},
+    {"user:{}h", 1, "user", "", "h", true},
+    {"user:{X}h\r", 1, "user", "X", "h", true},
+    {":{X}h", -1, NULL, NULL, NULL, false},
+    {"us\ter:{X}h", -1, NULL, NULL, NULL, false},
+    {"user:{X}h\x01", -1, NULL, NULL, NULL, false},
+    {"user:{X}h:\x01 later fields are not checked", 1, "user", "X", "h", true},
 };
 
 static void
@@ -373,8 +382,8 @@ test_passwd_parse_line(void **state)
 		assert_memory_equal(l.name.p, c->name, l.name.len);
 		assert_int_equal(l.scheme.len, strlen(c->scheme));
 		if (l.scheme.len > 0)
-			assert_memory_equal(l.scheme.p, c->scheme,
-			    l.scheme.len);
+			assert_memory_equal(
+			    l.scheme.p, c->scheme, l.scheme.len);
 		assert_int_equal(l.hash.len, strlen(c->hash));
 		if (l.hash.len > 0)
 			assert_memory_equal(l.hash.p, c->hash, l.hash.len);
@@ -389,7 +398,7 @@ struct session {
 	enum auth_result result;
 	char reason[128];
 	struct auth_verifier *v;
-	void *cancel_in_callback;	/* another session to cancel */
+	void *cancel_in_callback; /* another session to cancel */
 };
 
 static void
@@ -408,8 +417,8 @@ on_verified(void *arg, enum auth_result result, const char *reason)
 static void
 wait_for(struct auth_verifier *v, const int *calls)
 {
-	struct pollfd pfd = { .fd = auth_verifier_notify_fd(v),
-		.events = POLLIN };
+	struct pollfd pfd = {
+	    .fd = auth_verifier_notify_fd(v), .events = POLLIN};
 	int rounds;
 
 	for (rounds = 0; *calls == 0 && rounds < 500; rounds++) {
@@ -426,21 +435,25 @@ test_verifier_results(void **state)
 {
 	struct fixture *f = *state;
 	struct auth_verifier *v = auth_verifier_new(2);
-	struct session ok = { 0 }, bad = { 0 }, unknown = { 0 }, temp = { 0 };
+	struct session ok = {0}, bad = {0}, unknown = {0}, temp = {0};
 	char missing[160];
 	char password[] = "sha512 secret";
 
 	(void)snprintf(missing, sizeof(missing), "%s/none", f->dir);
-	assert_int_equal(auth_verifier_submit(v, f->path, "alice", password,
-	    on_verified, &ok), 0);
+	assert_int_equal(auth_verifier_submit(
+	                     v, f->path, "alice", password, on_verified, &ok),
+	    0);
 	/* Inputs are copied: the caller may wipe its password at once. */
 	explicit_bzero(password, sizeof(password));
-	assert_int_equal(auth_verifier_submit(v, f->path, "alice", "wrong",
-	    on_verified, &bad), 0);
-	assert_int_equal(auth_verifier_submit(v, f->path, "zed", "wrong",
-	    on_verified, &unknown), 0);
-	assert_int_equal(auth_verifier_submit(v, missing, "alice", "x",
-	    on_verified, &temp), 0);
+	assert_int_equal(auth_verifier_submit(
+	                     v, f->path, "alice", "wrong", on_verified, &bad),
+	    0);
+	assert_int_equal(auth_verifier_submit(
+	                     v, f->path, "zed", "wrong", on_verified, &unknown),
+	    0);
+	assert_int_equal(
+	    auth_verifier_submit(v, missing, "alice", "x", on_verified, &temp),
+	    0);
 	wait_for(v, &ok.calls);
 	wait_for(v, &bad.calls);
 	wait_for(v, &unknown.calls);
@@ -463,20 +476,24 @@ test_verifier_cancel(void **state)
 {
 	struct fixture *f = *state;
 	struct auth_verifier *v = auth_verifier_new(1);
-	struct session gone = { 0 }, gone2 = { 0 }, stays = { 0 };
-	struct session first = { 0 }, victim = { 0 }, marker = { 0 };
-	struct pollfd pfd = { .fd = auth_verifier_notify_fd(v),
-		.events = POLLIN };
+	struct session gone = {0}, gone2 = {0}, stays = {0};
+	struct session first = {0}, victim = {0}, marker = {0};
+	struct pollfd pfd = {
+	    .fd = auth_verifier_notify_fd(v), .events = POLLIN};
 
 	/* One worker, FIFO: once "stays" is back, the others are done. */
-	assert_int_equal(auth_verifier_submit(v, f->path, "carol",
-	    "blf secret", on_verified, &gone), 0);
-	assert_int_equal(auth_verifier_submit(v, f->path, "alice", "x",
-	    on_verified, &gone2), 0);
-	assert_int_equal(auth_verifier_submit(v, f->path, "alice", "x",
-	    on_verified, &gone), 0);
+	assert_int_equal(auth_verifier_submit(v, f->path, "carol", "blf secret",
+	                     on_verified, &gone),
+	    0);
+	assert_int_equal(
+	    auth_verifier_submit(v, f->path, "alice", "x", on_verified, &gone2),
+	    0);
+	assert_int_equal(
+	    auth_verifier_submit(v, f->path, "alice", "x", on_verified, &gone),
+	    0);
 	assert_int_equal(auth_verifier_submit(v, f->path, "bob",
-	    "sha256 secret", on_verified, &stays), 0);
+	                     "sha256 secret", on_verified, &stays),
+	    0);
 	auth_verifier_cancel(v, &gone);
 	/* Cancelled after finishing, before dispatch: still no callback. */
 	while (stays.calls == 0 && poll(&pfd, 1, 5000) == 1) {
@@ -491,21 +508,26 @@ test_verifier_cancel(void **state)
 	/* A callback may cancel another session's finished job. */
 	first.v = v;
 	first.cancel_in_callback = &victim;
-	assert_int_equal(auth_verifier_submit(v, f->path, "alice", "x",
-	    on_verified, &first), 0);
-	assert_int_equal(auth_verifier_submit(v, f->path, "alice", "x",
-	    on_verified, &victim), 0);
-	assert_int_equal(auth_verifier_submit(v, f->path, "alice", "x",
-	    on_verified, &marker), 0);
+	assert_int_equal(
+	    auth_verifier_submit(v, f->path, "alice", "x", on_verified, &first),
+	    0);
+	assert_int_equal(auth_verifier_submit(
+	                     v, f->path, "alice", "x", on_verified, &victim),
+	    0);
+	assert_int_equal(auth_verifier_submit(
+	                     v, f->path, "alice", "x", on_verified, &marker),
+	    0);
 	wait_for(v, &marker.calls);
 	assert_int_equal(first.calls, 1);
 	assert_int_equal(victim.calls, 0);
 
 	/* Freeing with jobs in flight calls nobody back. */
-	assert_int_equal(auth_verifier_submit(v, f->path, "carol",
-	    "blf secret", on_verified, &gone), 0);
-	assert_int_equal(auth_verifier_submit(v, f->path, "carol",
-	    "blf secret", on_verified, &gone), 0);
+	assert_int_equal(auth_verifier_submit(v, f->path, "carol", "blf secret",
+	                     on_verified, &gone),
+	    0);
+	assert_int_equal(auth_verifier_submit(v, f->path, "carol", "blf secret",
+	                     on_verified, &gone),
+	    0);
 	auth_verifier_free(&v);
 	assert_int_equal(gone.calls, 0);
 }
@@ -515,12 +537,12 @@ test_verifier_bounded(void **state)
 {
 	struct fixture *f = *state;
 	struct auth_verifier *v = auth_verifier_new(1);
-	struct session s = { 0 };
+	struct session s = {0};
 	unsigned i, accepted = 0;
 
 	for (i = 0; i < AUTH_VERIFIER_JOBS_MAX + 10; i++)
-		if (auth_verifier_submit(v, f->path, "nobody", "x",
-		    on_verified, &s) == 0)
+		if (auth_verifier_submit(
+		        v, f->path, "nobody", "x", on_verified, &s) == 0)
 			accepted++;
 	/* Never more than the cap in flight (some may finish meanwhile). */
 	assert_true(accepted >= AUTH_VERIFIER_JOBS_MAX);
@@ -534,23 +556,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_passwd_verify, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_passwd_limits_and_files,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_passwd_edit_seen, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_passwd_check, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_passwd_doveadm_hash, setup,
-		    teardown),
-		cmocka_unit_test(test_passwd_parse_line),
-		cmocka_unit_test_setup_teardown(test_verifier_results, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_verifier_cancel, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_verifier_bounded, setup,
-		    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_passwd_verify, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_passwd_limits_and_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_passwd_edit_seen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_passwd_check, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_passwd_doveadm_hash, setup, teardown),
+	    cmocka_unit_test(test_passwd_parse_line),
+	    cmocka_unit_test_setup_teardown(
+	        test_verifier_results, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_verifier_cancel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_verifier_bounded, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

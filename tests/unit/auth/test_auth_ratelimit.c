@@ -16,16 +16,16 @@ static void
 test_ratelimit_within_hour(void **state)
 {
 	struct auth_ratelimit *r = auth_ratelimit_new(100, 10);
-	uint64_t t0 = 1000 * HOUR;	/* the start of a clock hour */
+	uint64_t t0 = 1000 * HOUR; /* the start of a clock hour */
 
 	(void)state;
 	assert_int_equal(auth_ratelimit_take(r, "a@example.com", 60, t0), 0);
-	assert_int_equal(auth_ratelimit_take(r, "a@example.com", 40, t0 + 1),
-	    0);
+	assert_int_equal(
+	    auth_ratelimit_take(r, "a@example.com", 40, t0 + 1), 0);
 	assert_int_equal(auth_ratelimit_used(r, "a@example.com", t0 + 2), 100);
 	/* Full: one more is refused and not counted. */
-	assert_int_equal(auth_ratelimit_take(r, "a@example.com", 1, t0 + 2),
-	    -1);
+	assert_int_equal(
+	    auth_ratelimit_take(r, "a@example.com", 1, t0 + 2), -1);
 	assert_int_equal(auth_ratelimit_used(r, "a@example.com", t0 + 2), 100);
 	/* Other users have their own budget. */
 	assert_int_equal(auth_ratelimit_take(r, "b@example.com", 100, t0), 0);
@@ -48,16 +48,15 @@ test_ratelimit_slides(void **state)
 	/* ...are still almost all counted just after the boundary. */
 	assert_int_equal(auth_ratelimit_take(r, "u", 1, t0 + HOUR + 10), -1);
 	/* Halfway through the next hour, half of them are. */
-	assert_int_equal(auth_ratelimit_used(r, "u", t0 + HOUR + HOUR / 2),
-	    50);
-	assert_int_equal(auth_ratelimit_take(r, "u", 50, t0 + HOUR + HOUR / 2),
-	    0);
-	assert_int_equal(auth_ratelimit_take(r, "u", 1, t0 + HOUR + HOUR / 2),
-	    -1);
+	assert_int_equal(auth_ratelimit_used(r, "u", t0 + HOUR + HOUR / 2), 50);
+	assert_int_equal(
+	    auth_ratelimit_take(r, "u", 50, t0 + HOUR + HOUR / 2), 0);
+	assert_int_equal(
+	    auth_ratelimit_take(r, "u", 1, t0 + HOUR + HOUR / 2), -1);
 	/* The hour after, those 50 count fully at first, then fade. */
 	assert_int_equal(auth_ratelimit_used(r, "u", t0 + 2 * HOUR), 50);
-	assert_int_equal(auth_ratelimit_used(r, "u", t0 + 2 * HOUR + HOUR / 5),
-	    40);
+	assert_int_equal(
+	    auth_ratelimit_used(r, "u", t0 + 2 * HOUR + HOUR / 5), 40);
 	assert_int_equal(auth_ratelimit_used(r, "u", t0 + 3 * HOUR), 0);
 	assert_int_equal(auth_ratelimit_take(r, "u", 100, t0 + 4 * HOUR), 0);
 	/* A clock that steps back does not refund anything. */
@@ -93,9 +92,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ratelimit_within_hour),
-		cmocka_unit_test(test_ratelimit_slides),
-		cmocka_unit_test(test_ratelimit_unlimited_and_bounded),
+	    cmocka_unit_test(test_ratelimit_within_hour),
+	    cmocka_unit_test(test_ratelimit_slides),
+	    cmocka_unit_test(test_ratelimit_unlimited_and_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,7 +31,7 @@ make_throttle(unsigned max_failures, size_t max_ips)
 static void
 test_throttle_delays_and_block(void **state)
 {
-	static const uint64_t delays[] = { 0, 1000, 2000, 4000, 8000, 8000 };
+	static const uint64_t delays[] = {0, 1000, 2000, 4000, 8000, 8000};
 	struct auth_throttle *t = make_throttle(6, 100);
 	uint64_t now = 1000000;
 	bool blocked;
@@ -40,8 +40,9 @@ test_throttle_delays_and_block(void **state)
 	(void)state;
 	assert_false(auth_throttle_is_blocked(t, "192.0.2.1", now));
 	for (i = 0; i < N_ELEMENTS(delays); i++) {
-		assert_int_equal(auth_throttle_failure(t, "192.0.2.1", now,
-		    &blocked), delays[i]);
+		assert_int_equal(
+		    auth_throttle_failure(t, "192.0.2.1", now, &blocked),
+		    delays[i]);
 		/* The sixth failure within the window blocks. */
 		assert_int_equal(blocked, i == 5);
 		now += 1000;
@@ -49,14 +50,14 @@ test_throttle_delays_and_block(void **state)
 	assert_true(auth_throttle_is_blocked(t, "192.0.2.1", now));
 	assert_false(auth_throttle_is_blocked(t, "192.0.2.2", now));
 	/* Still blocked just before block_ms, free right after. */
-	assert_true(auth_throttle_is_blocked(t, "192.0.2.1",
-	    now - 1000 + 300000 - 1));
-	assert_false(auth_throttle_is_blocked(t, "192.0.2.1",
-	    now - 1000 + 300000));
+	assert_true(
+	    auth_throttle_is_blocked(t, "192.0.2.1", now - 1000 + 300000 - 1));
+	assert_false(
+	    auth_throttle_is_blocked(t, "192.0.2.1", now - 1000 + 300000));
 	/* After a block the count starts afresh. */
 	now += 300000;
-	assert_int_equal(auth_throttle_failure(t, "192.0.2.1", now,
-	    &blocked), 0);
+	assert_int_equal(
+	    auth_throttle_failure(t, "192.0.2.1", now, &blocked), 0);
 	assert_false(blocked);
 	auth_throttle_free(&t);
 	assert_null(t);
@@ -74,12 +75,13 @@ test_throttle_failure_while_blocked(void **state)
 	assert_true(blocked);
 	blocked = false;
 	/* Without asking is_blocked first, a failure stays blocked and slow. */
-	assert_int_equal(auth_throttle_failure(t, "2001:db8::/64", 30,
-	    &blocked), 8000);
+	assert_int_equal(
+	    auth_throttle_failure(t, "2001:db8::/64", 30, &blocked), 8000);
 	assert_true(blocked);
 	/* The first failure after the block ends starts over. */
-	assert_int_equal(auth_throttle_failure(t, "2001:db8::/64",
-	    20 + 300000, &blocked), 0);
+	assert_int_equal(
+	    auth_throttle_failure(t, "2001:db8::/64", 20 + 300000, &blocked),
+	    0);
 	assert_false(blocked);
 	auth_throttle_free(&t);
 }
@@ -95,8 +97,7 @@ test_throttle_window_and_success(void **state)
 	assert_int_equal(auth_throttle_failure(t, "a", 1, &blocked), 1000);
 	/* Outside the window the earlier failures are forgotten. */
 	assert_int_equal(auth_throttle_failure(t, "a", 60001, &blocked), 0);
-	assert_int_equal(auth_throttle_failure(t, "a", 60002, &blocked),
-	    1000);
+	assert_int_equal(auth_throttle_failure(t, "a", 60002, &blocked), 1000);
 	assert_false(blocked);
 	/* A success resets, so the third failure does not block. */
 	auth_throttle_success(t, "a");
@@ -153,8 +154,8 @@ test_throttle_many_keys(void **state)
 		(void)snprintf(ip, sizeof(ip), "%.*s%d", i % 40,
 		    "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff:", i);
 		assert_false(auth_throttle_is_blocked(t, ip, 7));
-		assert_int_equal(auth_throttle_failure(t, ip, 7, &blocked),
-		    2000);
+		assert_int_equal(
+		    auth_throttle_failure(t, ip, 7, &blocked), 2000);
 		assert_true(blocked);
 	}
 	auth_throttle_free(&t);
@@ -164,11 +165,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_throttle_delays_and_block),
-		cmocka_unit_test(test_throttle_failure_while_blocked),
-		cmocka_unit_test(test_throttle_window_and_success),
-		cmocka_unit_test(test_throttle_bounded),
-		cmocka_unit_test(test_throttle_many_keys),
+	    cmocka_unit_test(test_throttle_delays_and_block),
+	    cmocka_unit_test(test_throttle_failure_while_blocked),
+	    cmocka_unit_test(test_throttle_window_and_success),
+	    cmocka_unit_test(test_throttle_bounded),
+	    cmocka_unit_test(test_throttle_many_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

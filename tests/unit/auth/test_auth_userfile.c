@@ -39,8 +39,8 @@ setup(void **state)
 
 	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/tern-userfile-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	(void)snprintf(f->path, sizeof(f->path), "%s/example.com.users",
-	    f->dir);
+	(void)snprintf(
+	    f->path, sizeof(f->path), "%s/example.com.users", f->dir);
 	buf_init(&f->err, 0, 1024);
 	*state = f;
 	return 0;
@@ -117,11 +117,11 @@ test_userfile_hash(void **state)
 
 	(void)state;
 	assert_memory_equal(h1, "{SHA512-CRYPT}$6$", 17);
-	assert_string_not_equal(h1, h2);	/* fresh salt each time */
+	assert_string_not_equal(h1, h2); /* fresh salt each time */
 	assert_int_equal(auth_passwd_check(h1, "correct horse", NULL), AUTH_OK);
 	assert_int_equal(auth_passwd_check(h2, "correct horse", NULL), AUTH_OK);
-	assert_int_equal(auth_passwd_check(h1, "correct horsE", NULL),
-	    AUTH_FAIL);
+	assert_int_equal(
+	    auth_passwd_check(h1, "correct horsE", NULL), AUTH_FAIL);
 	buf_init(&b, 0, 512);
 	assert_int_equal(auth_userfile_hash_password("", &b), -1);
 	assert_int_equal(b.len, 0);
@@ -146,11 +146,15 @@ test_userfile_doveadm(void **state)
 		free(h);
 		skip();
 	}
-	(void)snprintf(cmd, sizeof(cmd), "/usr/bin/doveadm pw -t '%s' "
-	    "-p 'dove secret' >/dev/null 2>&1", h);
+	(void)snprintf(cmd, sizeof(cmd),
+	    "/usr/bin/doveadm pw -t '%s' "
+	    "-p 'dove secret' >/dev/null 2>&1",
+	    h);
 	assert_int_equal(system(cmd), 0);
-	(void)snprintf(cmd, sizeof(cmd), "/usr/bin/doveadm pw -t '%s' "
-	    "-p 'dove secreT' >/dev/null 2>&1", h);
+	(void)snprintf(cmd, sizeof(cmd),
+	    "/usr/bin/doveadm pw -t '%s' "
+	    "-p 'dove secreT' >/dev/null 2>&1",
+	    h);
 	assert_int_not_equal(system(cmd), 0);
 	free(h);
 }
@@ -158,11 +162,12 @@ test_userfile_doveadm(void **state)
 static void
 test_userfile_names(void **state)
 {
-	static const char *const valid[] = { "a", "alice", "a.b", "a_b-c",
-		"0", "x1234567890123456789012345678901234567890123456789012345678901" };
-	static const char *const invalid[] = { "", "Alice", "a:b", "a\nb",
-		".a", "a.", "a..b", "a/b", "a+b", "a b", "#a", "../x",
-		"x12345678901234567890123456789012345678901234567890123456789012345" };
+	static const char *const valid[] = {"a", "alice", "a.b", "a_b-c", "0",
+	    "x1234567890123456789012345678901234567890123456789012345678901"};
+	static const char *const invalid[] = {"", "Alice", "a:b", "a\nb", ".a",
+	    "a.", "a..b", "a/b", "a+b", "a b", "#a", "../x",
+	    "x1234567890123456789012345678901234567890123456789012345678901234"
+	    "5"};
 	size_t i;
 
 	(void)state;
@@ -183,8 +188,9 @@ test_userfile_round_trip(void **state)
 	struct stat st;
 
 	/* add creates the file, mode 0640. */
-	assert_int_equal(auth_userfile_set(f->path, "alice", h1,
-	    AUTH_USERFILE_ADD, &f->err), 0);
+	assert_int_equal(
+	    auth_userfile_set(f->path, "alice", h1, AUTH_USERFILE_ADD, &f->err),
+	    0);
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0640);
 	content = read_all(f->path);
@@ -192,43 +198,49 @@ test_userfile_round_trip(void **state)
 	assert_string_equal(content, want);
 	free(content);
 	free(want);
-	assert_int_equal(auth_passwd_verify(pw, f->path, "alice", "one", NULL),
-	    AUTH_OK);
+	assert_int_equal(
+	    auth_passwd_verify(pw, f->path, "alice", "one", NULL), AUTH_OK);
 
 	/* add again: refused, file unchanged. */
-	assert_int_equal(auth_userfile_set(f->path, "alice", h2,
-	    AUTH_USERFILE_ADD, &f->err), -1);
+	assert_int_equal(
+	    auth_userfile_set(f->path, "alice", h2, AUTH_USERFILE_ADD, &f->err),
+	    -1);
 	assert_non_null(strstr(buf_cstr(&f->err), "user exists"));
 	/* passwd of a missing user: refused. */
-	assert_int_equal(auth_userfile_set(f->path, "bob", h2,
-	    AUTH_USERFILE_CHANGE, &f->err), -1);
+	assert_int_equal(auth_userfile_set(
+	                     f->path, "bob", h2, AUTH_USERFILE_CHANGE, &f->err),
+	    -1);
 	assert_non_null(strstr(buf_cstr(&f->err), "no such user"));
 
 	/* passwd changes it, and a running verifier sees it. */
 	assert_int_equal(auth_userfile_set(f->path, "alice", h2,
-	    AUTH_USERFILE_CHANGE, &f->err), 0);
-	assert_int_equal(auth_passwd_verify(pw, f->path, "alice", "one", NULL),
-	    AUTH_FAIL);
-	assert_int_equal(auth_passwd_verify(pw, f->path, "alice", "two", NULL),
-	    AUTH_OK);
+	                     AUTH_USERFILE_CHANGE, &f->err),
+	    0);
+	assert_int_equal(
+	    auth_passwd_verify(pw, f->path, "alice", "one", NULL), AUTH_FAIL);
+	assert_int_equal(
+	    auth_passwd_verify(pw, f->path, "alice", "two", NULL), AUTH_OK);
 
 	/* A mailbox without login, then PUT gives it a password. */
-	assert_int_equal(auth_userfile_set(f->path, "list", NULL,
-	    AUTH_USERFILE_ADD, &f->err), 0);
+	assert_int_equal(auth_userfile_set(
+	                     f->path, "list", NULL, AUTH_USERFILE_ADD, &f->err),
+	    0);
 	content = read_all(f->path);
 	want = xasprintf("alice:%s\nlist\n", h2);
 	assert_string_equal(content, want);
 	free(content);
 	free(want);
-	assert_int_equal(auth_userfile_set(f->path, "list", h1,
-	    AUTH_USERFILE_PUT, &f->err), 0);
-	assert_int_equal(auth_passwd_verify(pw, f->path, "list", "one", NULL),
-	    AUTH_OK);
+	assert_int_equal(
+	    auth_userfile_set(f->path, "list", h1, AUTH_USERFILE_PUT, &f->err),
+	    0);
+	assert_int_equal(
+	    auth_passwd_verify(pw, f->path, "list", "one", NULL), AUTH_OK);
 
 	/* del, then del again. */
 	assert_int_equal(auth_userfile_del(f->path, "alice", &f->err), 0);
-	assert_int_equal(auth_passwd_verify(pw, f->path, "alice", "two",
-	    &f->err), AUTH_FAIL);
+	assert_int_equal(
+	    auth_passwd_verify(pw, f->path, "alice", "two", &f->err),
+	    AUTH_FAIL);
 	assert_string_equal(buf_cstr(&f->err), "unknown user");
 	assert_int_equal(auth_userfile_del(f->path, "alice", &f->err), -1);
 	assert_non_null(strstr(buf_cstr(&f->err), "no such user"));
@@ -274,19 +286,26 @@ test_userfile_keeps_other_lines(void **state)
 	write_all(f->path, before);
 	assert_int_equal(chmod(f->path, 0600), 0);
 	/* Only the first alice changes; extra fields stay. */
-	assert_int_equal(auth_userfile_set(f->path, "alice",
-	    "{SHA512-CRYPT}$6$new$hash", AUTH_USERFILE_CHANGE, &f->err), 0);
+	assert_int_equal(
+	    auth_userfile_set(f->path, "alice", "{SHA512-CRYPT}$6$new$hash",
+	        AUTH_USERFILE_CHANGE, &f->err),
+	    0);
 	/* CRLF stays CRLF. */
-	assert_int_equal(auth_userfile_set(f->path, "carol",
-	    "{BLF-CRYPT}$2b$04$y", AUTH_USERFILE_CHANGE, &f->err), 0);
+	assert_int_equal(
+	    auth_userfile_set(f->path, "carol", "{BLF-CRYPT}$2b$04$y",
+	        AUTH_USERFILE_CHANGE, &f->err),
+	    0);
 	/* Names match case-insensitively, as logins do. */
 	assert_int_equal(auth_userfile_del(f->path, "dave", &f->err), 0);
 	/* Removing a password keeps the later fields. */
 	assert_int_equal(auth_userfile_set(f->path, "bare", NULL,
-	    AUTH_USERFILE_CHANGE, &f->err), 0);
+	                     AUTH_USERFILE_CHANGE, &f->err),
+	    0);
 	/* Appending after a last line without newline. */
-	assert_int_equal(auth_userfile_set(f->path, "zed",
-	    "{SHA512-CRYPT}$6$z$z", AUTH_USERFILE_PUT, &f->err), 0);
+	assert_int_equal(
+	    auth_userfile_set(f->path, "zed", "{SHA512-CRYPT}$6$z$z",
+	        AUTH_USERFILE_PUT, &f->err),
+	    0);
 	content = read_all(f->path);
 	assert_string_equal(content, after);
 	free(content);
@@ -305,23 +324,27 @@ test_userfile_rejects(void **state)
 
 	write_all(f->path, "alice:{X}y\n");
 	assert_int_equal(auth_userfile_set(f->path, "Bob", "{X}y",
-	    AUTH_USERFILE_ADD, &f->err), -1);
+	                     AUTH_USERFILE_ADD, &f->err),
+	    -1);
 	assert_non_null(strstr(buf_cstr(&f->err), "invalid user name"));
 	assert_int_equal(auth_userfile_set(f->path, "bob", "{X}y:z",
-	    AUTH_USERFILE_ADD, &f->err), -1);
+	                     AUTH_USERFILE_ADD, &f->err),
+	    -1);
 	assert_non_null(strstr(buf_cstr(&f->err), "invalid password hash"));
 	assert_int_equal(auth_userfile_set(f->path, "bob", "{X}y\nroot:{X}",
-	    AUTH_USERFILE_ADD, &f->err), -1);
+	                     AUTH_USERFILE_ADD, &f->err),
+	    -1);
 	assert_int_equal(auth_userfile_set(f->path, "bob", "nobrace",
-	    AUTH_USERFILE_ADD, &f->err), -1);
+	                     AUTH_USERFILE_ADD, &f->err),
+	    -1);
 	assert_int_equal(auth_userfile_del(f->path, "a:b", &f->err), -1);
 	content = read_all(f->path);
 	assert_string_equal(content, "alice:{X}y\n");
 	free(content);
-	(void)snprintf(missing_dir, sizeof(missing_dir), "%s/no/users",
-	    f->dir);
+	(void)snprintf(missing_dir, sizeof(missing_dir), "%s/no/users", f->dir);
 	assert_int_equal(auth_userfile_set(missing_dir, "bob", "{X}y",
-	    AUTH_USERFILE_ADD, &f->err), -1);
+	                     AUTH_USERFILE_ADD, &f->err),
+	    -1);
 	assert_non_null(strstr(buf_cstr(&f->err), "No such file"));
 	assert_int_equal(auth_userfile_del(missing_dir, "bob", &f->err), -1);
 }
@@ -337,8 +360,8 @@ on_user(void *arg, const char *name, const char *scheme)
 	struct listed *l = arg;
 	size_t len = strlen(l->text);
 
-	(void)snprintf(l->text + len, sizeof(l->text) - len, "%s=%s;", name,
-	    scheme);
+	(void)snprintf(
+	    l->text + len, sizeof(l->text) - len, "%s=%s;", name, scheme);
 	l->n++;
 }
 
@@ -346,14 +369,16 @@ static void
 test_userfile_list(void **state)
 {
 	struct fixture *f = *state;
-	struct listed l = { .n = 0 };
+	struct listed l = {.n = 0};
 	char missing[160];
 
-	write_all(f->path, "# c\nalice:{SHA512-CRYPT}$6$a$b:1:2\n\nnologin\n"
+	write_all(f->path,
+	    "# c\nalice:{SHA512-CRYPT}$6$a$b:1:2\n\nnologin\n"
 	    "plain:secret\nbob:{BLF-CRYPT}$2b$x\r\n:{X}y\n");
 	assert_int_equal(auth_userfile_list(f->path, on_user, &l, &f->err), 0);
 	assert_int_equal(l.n, 4);
-	assert_string_equal(l.text, "alice=SHA512-CRYPT;nologin=;plain=;"
+	assert_string_equal(l.text,
+	    "alice=SHA512-CRYPT;nologin=;plain=;"
 	    "bob=BLF-CRYPT;");
 	(void)snprintf(missing, sizeof(missing), "%s/none", f->dir);
 	l.n = 0;
@@ -367,17 +392,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_userfile_hash),
-		cmocka_unit_test(test_userfile_doveadm),
-		cmocka_unit_test(test_userfile_names),
-		cmocka_unit_test_setup_teardown(test_userfile_round_trip, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_userfile_keeps_other_lines,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_userfile_rejects, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_userfile_list, setup,
-		    teardown),
+	    cmocka_unit_test(test_userfile_hash),
+	    cmocka_unit_test(test_userfile_doveadm),
+	    cmocka_unit_test(test_userfile_names),
+	    cmocka_unit_test_setup_teardown(
+	        test_userfile_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_userfile_keeps_other_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_userfile_rejects, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_userfile_list, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
