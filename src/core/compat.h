@@ -25,6 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #pragma GCC poison strcpy strcat sprintf vsprintf gets strtok strncpy strncat
+/* Fortified headers may define some of these as macros; they go too. */
+#undef strcpy
+#undef strcat
+#undef sprintf
+#undef vsprintf
+#undef gets
+#undef strncpy
+#undef strncat
 #undef alloca
 #pragma GCC poison atoi atol alloca
 #endif
