@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#pragma GCC poison strcpy strcat sprintf vsprintf gets strtok strncpy strncat
 /* Fortified headers may define some of these as macros; they go too. */
 #undef strcpy
 #undef strcat
@@ -34,6 +33,7 @@
 #undef strncpy
 #undef strncat
 #undef alloca
+#pragma GCC poison strcpy strcat sprintf vsprintf gets strtok strncpy strncat
 #pragma GCC poison atoi atol alloca
 #endif
 
