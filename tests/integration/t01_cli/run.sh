@@ -85,7 +85,7 @@ t.ok(rc not in (None, 0), "serve with a broken config exits non-zero", "rc=%r" %
 t.ok(not port_open("127.0.0.1", srv.ports(1)), "serve with a broken config does not listen")
 with open(os.path.join(srv.dir, "bad-serve.log")) as f:
     blog = f.read()
-t.ok("%s:5:" % bad in blog, "serve reports the broken config as FILE:LINE:", blog)
+t.ok("%s:6:" % bad in blog, "serve reports the broken config as FILE:LINE:", blog)
 stop_proc(p)
 
 # ---- serve a good config; SIGTERM is a clean exit ---------------------------

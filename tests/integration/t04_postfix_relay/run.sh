@@ -66,7 +66,7 @@ for mid, data, rcpts in msgs:
 t.ok(wait_until(lambda: pf.queue_count() == 0, 30), "Postfix queue empty (all relayed)",
      pf.log()[-2000:])
 log = pf.log()
-t.eq(len(re.findall(r"status=sent \(250 ", log)), 5, "Postfix logged 5 status=sent (250 ...)")
+t.eq(len(re.findall(r"status=sent \(250 ", log)), 6, "Postfix logged 6 status=sent (250 ...), one per recipient")
 t.ok("relay=127.0.0.1[127.0.0.1]:%d" % srv.port in log, "Postfix relayed to tern's port",
      log[-2000:])
 t.ok(not re.search(r"status=(deferred|bounced)", log), "no deferred or bounced", log[-2000:])
