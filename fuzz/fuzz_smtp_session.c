@@ -84,6 +84,9 @@ fuzz_smtp_session_drain(struct fuzz_smtp_session_run *r)
 		case SMTP_EV_CLOSE:
 			r->closed = true;
 			break;
+		case SMTP_EV_AUTH:
+		case SMTP_EV_AUTH_RESPONSE:
+			abort();
 		}
 		if (smtp_session_is_waiting(r->s))
 			abort();

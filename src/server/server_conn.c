@@ -183,6 +183,11 @@ server_conn_on_event(struct server_conn *c, enum smtp_event ev,
 	case SMTP_EV_CLOSE:
 		server_conn_close(c, "quit");
 		return false;
+	case SMTP_EV_AUTH:
+	case SMTP_EV_AUTH_RESPONSE:
+		log_err("%s smtp AUTH event not wired", c->sid);
+		server_conn_close(c, "error");
+		return false;
 	}
 	log_panic("server_conn_on_event: bad event %d", (int)ev);
 }

@@ -2,8 +2,9 @@
 /*
  * The SMTP verbs: one table says where each verb is legal (RFC 5321
  * 4.1.4 command order), and one handler per verb validates and acts.
- * MAIL, RCPT and content begin as events that the glue decides; the
- * rest is answered here (RFC 5321 4.1.1, RFC 3030, RFC 3207).
+ * MAIL, RCPT, content begin and AUTH are events that the glue decides;
+ * the rest is answered here (RFC 5321 4.1.1, RFC 3030, RFC 3207, RFC
+ * 4954 4 and 6, RFC 6409 4.3).
  */
 #include "smtp/smtp_session_private.h"
 
@@ -70,6 +71,10 @@ smtp_cmd_ehlo(struct smtp_session *s, struct buf *out, const char *args,
 	if (s->tls_available && !s->tls_active &&
 	    buf_append_str(&text, "\nSTARTTLS") == -1)
 		log_panic("smtp_cmd: EHLO reply");
+	/* RFC 4954 4 and 14: no plaintext passwords, so AUTH only on TLS. */
+	if (s->auth_enabled && s->tls_active &&
+	    buf_printf(&text, "\nAUTH %s", s->auth_mechanisms) == -1)
+		log_panic("smtp_cmd: EHLO reply");
 	/* RFC 2034 3: no enhanced codes in the EHLO reply. */
 	smtp_session_reply(s, out, 250, NULL, buf_cstr(&text));
 	buf_clear(&text);
@@ -93,6 +98,12 @@ smtp_cmd_mail(struct smtp_session *s, struct buf *out, const char *args,
 	struct smtp_parse_error err;
 	struct smtp_mail *m = &s->mail;
 
+	if (s->auth_required && !s->authenticated) {
+		/* RFC 6409 4.3, RFC 4954 6. */
+		smtp_session_error(s, out, 530, "5.7.0",
+		    "Authentication required");
+		return SMTP_EV_NONE;
+	}
 	if (smtp_parse_mail(args, s->helo == SMTP_SESSION_HELO_EHLO, m,
 	    &err) == -1) {
 		smtp_session_error(s, out, err.code, err.enh, err.text);
@@ -268,13 +279,97 @@ smtp_cmd_help(struct smtp_session *s, struct buf *out, const char *args,
 	return SMTP_EV_NONE;
 }
 
+/* base64 (RFC 4648 4) or "=": the charset of an initial response. */
+static bool
+smtp_cmd_is_base64(const char *p)
+{
+	if (*p == '\0')
+		return false;
+	for (; *p != '\0'; p++) {
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '+' || *p == '/' ||
+		    *p == '='))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * "AUTH" SP sasl-mech [SP initial-response] (RFC 4954 4); sasl-mech is
+ * 1*20 of upper-case letters, digits, "-" and "_" (RFC 4422 3.1), taken
+ * in any case.  Fills s->auth_mech; *resp_r points into args or is
+ * NULL.  Returns 0 or -1.
+ */
+static int
+smtp_cmd_auth_parse(struct smtp_session *s, const char *args,
+    const char **resp_r)
+{
+	size_t n;
+	char c;
+
+	for (n = 0; (c = args[n]) != '\0' && c != ' '; n++) {
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_') || n >= SMTP_AUTH_MECH_MAX)
+			return -1;
+		s->auth_mech[n] = c;
+	}
+	if (n == 0)
+		return -1;
+	s->auth_mech[n] = '\0';
+	*resp_r = NULL;
+	if (args[n] == '\0')
+		return 0;
+	while (args[n] == ' ')
+		n++;
+	if (!smtp_cmd_is_base64(args + n))
+		return -1;
+	*resp_r = args + n;
+	return 0;
+}
+
 static enum smtp_event
 smtp_cmd_auth(struct smtp_session *s, struct buf *out, const char *args,
     struct smtp_event_data *data)
 {
-	(void)args, (void)data;
-	smtp_session_reply(s, out, 502, "5.5.1", "AUTH not supported");
-	return SMTP_EV_NONE;
+	const char *resp;
+
+	if (!s->auth_enabled) {
+		smtp_session_reply(s, out, 502, "5.5.1", "AUTH not supported");
+		return SMTP_EV_NONE;
+	}
+	if (!s->tls_active) {
+		/* RFC 4954 6: no mechanism is offered in plaintext. */
+		smtp_session_reply(s, out, 538, "5.7.11", "Encryption required "
+		    "for requested authentication mechanism");
+		return SMTP_EV_NONE;
+	}
+	if (s->helo != SMTP_SESSION_HELO_EHLO) {
+		/* AUTH is an ESMTP extension; HELO never offered it. */
+		smtp_session_error(s, out, 503, "5.5.1", "send EHLO first");
+		return SMTP_EV_NONE;
+	}
+	if (s->authenticated) {
+		/* RFC 4954 4: one successful AUTH per session. */
+		smtp_session_error(s, out, 503, "5.5.1",
+		    "Already authenticated");
+		return SMTP_EV_NONE;
+	}
+	if (smtp_cmd_auth_parse(s, args, &resp) == -1) {
+		smtp_session_error(s, out, 501, "5.5.4",
+		    "syntax: AUTH mechanism [initial-response]");
+		return SMTP_EV_NONE;
+	}
+	if (!smtp_session_has_mechanism(s, s->auth_mech)) {
+		smtp_session_error(s, out, 504, "5.5.4",
+		    "Unrecognized authentication type");
+		return SMTP_EV_NONE;
+	}
+	s->wait = SMTP_SESSION_WAIT_AUTH;
+	data->auth_mechanism = s->auth_mech;
+	data->auth_response = resp;
+	return SMTP_EV_AUTH;
 }
 
 static enum smtp_event
@@ -314,7 +409,8 @@ static const struct smtp_cmd smtp_cmd_table[] = {
 	{ "VRFY", smtp_cmd_vrfy, SMTP_CMD_BEFORE_HELO_OK },
 	{ "EXPN", smtp_cmd_expn, SMTP_CMD_BEFORE_HELO_OK },
 	{ "HELP", smtp_cmd_help, SMTP_CMD_BEFORE_HELO_OK },
-	{ "AUTH", smtp_cmd_auth, 0 },
+	/* EHLO (not HELO) and the AUTH state are checked in the handler. */
+	{ "AUTH", smtp_cmd_auth, SMTP_CMD_NO_TRANSACTION },
 	{ "STARTTLS", smtp_cmd_starttls, SMTP_CMD_NO_TRANSACTION |
 	    SMTP_CMD_NO_ARGS | SMTP_CMD_LAST_IN_PIPELINE },
 };

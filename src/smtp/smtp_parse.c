@@ -2,7 +2,8 @@
 /*
  * SMTP command syntax: line framing, verb splitting, paths (RFC 5321
  * 4.1.2, with RFC 6531 UTF-8 and 4.5.3.1 length limits) and the ESMTP
- * parameters SIZE (RFC 1870), BODY (RFC 6152, RFC 3030) and SMTPUTF8.
+ * parameters SIZE (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 and
+ * AUTH (RFC 4954 5).
  * What a valid command means for the session is smtp_cmd.c's business.
  */
 #include "smtp/smtp_parse.h"
@@ -402,6 +403,33 @@ smtp_parse_path(const char *s, unsigned flags, struct smtp_path *path,
 	return 0;
 }
 
+/*
+ * xtext (RFC 3461 4): xchar (33..126 but "+" and "=") or "+" and two
+ * upper-case hex digits.  "<>" is xtext too.
+ */
+static bool
+smtp_parse_is_xtext(const char *p, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (p[i] == '+') {
+			if (len - i < 3 ||
+			    !((p[i + 1] >= '0' && p[i + 1] <= '9') ||
+			    (p[i + 1] >= 'A' && p[i + 1] <= 'F')) ||
+			    !((p[i + 2] >= '0' && p[i + 2] <= '9') ||
+			    (p[i + 2] >= 'A' && p[i + 2] <= 'F')))
+				return false;
+			i += 2;
+		} else if (p[i] < 33 || p[i] > 126 || p[i] == '=') {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* One ESMTP parameter of MAIL (m != NULL) or RCPT (m == NULL). */
 static int
 smtp_parse_param(const char *kw, size_t kw_len, const char *val,
@@ -445,6 +473,15 @@ smtp_parse_param(const char *kw, size_t kw_len, const char *val,
 			return smtp_parse_fail(err, 501, "5.5.4",
 			    "bad SMTPUTF8 parameter");
 		m->smtputf8 = true;
+		return 0;
+	}
+	if (kw_len == 4 && str_case_equal_n(kw, "AUTH", 4)) {
+		/* RFC 4954 5: accepted whether or not AUTH was used. */
+		if (m->has_auth || val == NULL ||
+		    !smtp_parse_is_xtext(val, val_len))
+			return smtp_parse_fail(err, 501, "5.5.4",
+			    "bad AUTH parameter");
+		m->has_auth = true;
 		return 0;
 	}
 unknown:

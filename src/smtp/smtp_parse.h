@@ -3,7 +3,7 @@
  * SMTP command syntax (RFC 5321 4.1): splitting the input into command
  * lines, a line into verb and arguments, and the arguments of MAIL,
  * RCPT and BDAT into paths and ESMTP parameters (SIZE RFC 1870, BODY
- * RFC 6152 / RFC 3030, SMTPUTF8 RFC 6531).  Pure functions: no state,
+ * RFC 6152 / RFC 3030, SMTPUTF8 RFC 6531, AUTH RFC 4954 5).  Pure functions: no state,
  * no allocation.  A failure fills a struct smtp_parse_error with the
  * reply to send; its strings are static.
  */
@@ -50,6 +50,12 @@ struct smtp_mail {
 	bool has_body;
 	enum envelope_body body;	/* BODY= (RFC 6152, RFC 3030) */
 	bool smtputf8;		/* SMTPUTF8 (RFC 6531 3.4) */
+	/*
+	 * AUTH=<> or AUTH=xtext (RFC 4954 5) was given.  Its value is
+	 * checked and dropped: tern does not trust a client's claim about
+	 * who submitted a message.
+	 */
+	bool has_auth;
 };
 
 struct smtp_rcpt {
@@ -95,7 +101,8 @@ int smtp_parse_path(const char *s, unsigned flags, struct smtp_path *path,
 
 /*
  * Parses the arguments of MAIL: "FROM:" reverse-path [SP params].  Only
- * with esmtp (EHLO) are parameters allowed.  Errors: 501 syntax, 553
+ * with esmtp (EHLO) are parameters allowed.  Errors: 501 syntax (also a
+ * bad or repeated parameter value, e.g. AUTH= that is not xtext), 553
  * 5.6.7 non-ASCII address without SMTPUTF8, 555 5.5.4 unknown
  * parameter.  The SIZE limit is the caller's to apply.
  */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Formats SMTP replies: single and multi-line (RFC 5321 4.2.1), each
- * line prefixed with the enhanced status code (RFC 2034, RFC 3463).
+ * line prefixed with the enhanced status code (RFC 2034, RFC 3463), and
+ * the bare "334" challenges of AUTH (RFC 4954 4).
  * Text is scrubbed here, once, so no caller can emit a bare CR or LF.
  * Transport and buffering are left to the glue.
  */
@@ -121,5 +122,27 @@ smtp_reply_printf(struct buf *out, int code, const char *enh,
 	if (r == 0)
 		r = smtp_reply(out, code, enh, buf_cstr(&text));
 	buf_clear(&text);
+	return r;
+}
+
+int
+smtp_reply_continue(struct buf *out, const char *text)
+{
+	struct buf tmp;
+	size_t i, len = text != NULL ? strlen(text) : 0;
+	int r;
+
+	buf_init(&tmp, len + 6, 0);
+	r = buf_append(&tmp, "334 ", 4);
+	for (i = 0; r == 0 && i < len; i++) {
+		char o = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+
+		r = buf_append(&tmp, &o, 1);
+	}
+	if (r == 0)
+		r = buf_append(&tmp, "\r\n", 2);
+	if (r == 0)
+		r = buf_append(out, tmp.data, tmp.len);
+	buf_clear(&tmp);
 	return r;
 }

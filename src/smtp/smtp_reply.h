@@ -31,6 +31,15 @@ ATTR_WUR int smtp_reply(struct buf *out, int code, const char *enh,
 ATTR_WUR ATTR_FORMAT(4, 5) int smtp_reply_printf(struct buf *out, int code,
     const char *enh, const char *fmt, ...);
 
+/*
+ * Appends an AUTH challenge, "334 " text CRLF (RFC 4954 4): no enhanced
+ * code, an empty text stays empty, and no length cap (a challenge is
+ * one line of base64).  Bytes outside printable ASCII become '?'.
+ * text may be NULL ("").  Returns 0, or -1 if out has no room (out is
+ * then unchanged).
+ */
+ATTR_WUR int smtp_reply_continue(struct buf *out, const char *text);
+
 /* Whether enh is "c.s.d" (RFC 3463) with c matching code's first digit. */
 bool smtp_reply_is_valid_enh(int code, const char *enh);
 

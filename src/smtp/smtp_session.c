@@ -2,9 +2,10 @@
 /*
  * The SMTP server session as a pure state machine: bounded input
  * buffering, the command / DATA / BDAT phases, events and resumes
- * (RFC 5321 4.1, 4.3; PIPELINING RFC 2920; CHUNKING RFC 3030).  Verb
- * handlers live in smtp_cmd.c; sockets, TLS, timers and disks belong to
- * the glue, which acts on the events.
+ * (RFC 5321 4.1, 4.3; PIPELINING RFC 2920; CHUNKING RFC 3030), and the
+ * framing of SASL exchanges (RFC 4954 4), whose bytes are wiped once
+ * used.  Verb handlers live in smtp_cmd.c; sockets, TLS, timers, disks
+ * and the SASL mechanisms belong to the glue, which acts on the events.
  */
 #include "smtp/smtp_session.h"
 
@@ -16,10 +17,20 @@
 #include "smtp/smtp_reply.h"
 #include "smtp/smtp_session_private.h"
 
+/* The longest line, with its ending, that an AUTH exchange may send. */
+static size_t
+smtp_session_auth_line_max(const struct smtp_session *s)
+{
+	return s->max_line_length > SMTP_AUTH_LINE_MAX_BYTES ?
+	    s->max_line_length : SMTP_AUTH_LINE_MAX_BYTES;
+}
+
 struct smtp_session *
 smtp_session_new(const struct smtp_session_params *p)
 {
 	struct smtp_session *s;
+	size_t in_max;
+	char *c;
 
 	s = xcalloc(1, sizeof(*s));
 	s->hostname = xstrdup(p->hostname != NULL ? p->hostname : "localhost");
@@ -33,8 +44,21 @@ smtp_session_new(const struct smtp_session_params *p)
 	s->bare_newline = p->bare_newline;
 	s->tls_available = p->tls_available;
 	s->tls_active = p->tls_active;
-	buf_init(&s->in, 0, s->max_line_length + SMTP_SESSION_INPUT_MAX_BYTES);
-	s->line = xmalloc(s->max_line_length + 1);
+	s->auth_enabled = p->auth_enabled;
+	s->auth_required = p->auth_required;
+	s->auth_mechanisms = xstrdup(p->auth_mechanisms != NULL &&
+	    *p->auth_mechanisms != '\0' ? p->auth_mechanisms : "PLAIN LOGIN");
+	for (c = s->auth_mechanisms; *c != '\0'; c++) {
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 'a' + 'A');
+	}
+	in_max = s->max_line_length + SMTP_SESSION_INPUT_MAX_BYTES;
+	/* Never reallocated, so no copy of a secret is left in freed memory. */
+	buf_init(&s->in, s->auth_enabled ? in_max : 0, in_max);
+	s->line_size = s->auth_enabled ? smtp_session_auth_line_max(s) + 1 :
+	    s->max_line_length + 1;
+	s->line = xmalloc(s->line_size);
+	s->line[0] = '\0';
 	s->dec = xmalloc(SMTP_SESSION_DECODE_BYTES);
 	envelope_init(&s->env);
 	s->phase = SMTP_SESSION_PHASE_CMD;
@@ -50,7 +74,9 @@ smtp_session_free(struct smtp_session **sp)
 		return;
 	*sp = NULL;
 	free(s->hostname);
-	buf_clear(&s->in);
+	free(s->auth_mechanisms);
+	buf_clear_secret(&s->in);
+	explicit_bzero(s->line, s->line_size);
 	free(s->line);
 	free(s->dec);
 	free(s->held.text);
@@ -117,9 +143,40 @@ smtp_session_close(struct smtp_session *s)
 void
 smtp_session_discard_input(struct smtp_session *s)
 {
+	if (s->in.data != NULL)
+		explicit_bzero(s->in.data, s->in.len);
 	buf_reset(&s->in);
 	s->in_off = 0;
 	s->discarding_line = false;
+	s->discarding_secret = false;
+}
+
+void
+smtp_session_wipe_line(struct smtp_session *s)
+{
+	if (!s->line_secret)
+		return;
+	explicit_bzero(s->line, s->line_size);
+	s->line_secret = false;
+}
+
+bool
+smtp_session_has_mechanism(const struct smtp_session *s, const char *mech)
+{
+	size_t n = strlen(mech);
+	const char *p = s->auth_mechanisms, *end;
+
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			return false;
+		for (end = p; *end != ' ' && *end != '\0'; end++)
+			;
+		if ((size_t)(end - p) == n && memcmp(p, mech, n) == 0)
+			return true;
+		p = end;
+	}
 }
 
 void
@@ -137,10 +194,13 @@ smtp_session_feed(struct smtp_session *s, const uint8_t *data, size_t len)
 {
 	size_t n;
 
+	size_t old_len;
+
 	switch (s->phase) {
 	case SMTP_SESSION_PHASE_CMD:
 	case SMTP_SESSION_PHASE_DATA:
 	case SMTP_SESSION_PHASE_BDAT:
+	case SMTP_SESSION_PHASE_AUTH:
 		break;
 	case SMTP_SESSION_PHASE_TLS:
 	case SMTP_SESSION_PHASE_CLOSED:
@@ -148,7 +208,13 @@ smtp_session_feed(struct smtp_session *s, const uint8_t *data, size_t len)
 		return len;
 	}
 	if (s->in_off > 0) {
+		old_len = s->in.len;
 		buf_consume(&s->in, s->in_off);
+		/*
+		 * Moving the rest down leaves a copy of it past the new end,
+		 * and it may hold AUTH bytes not yet used: wipe it.
+		 */
+		explicit_bzero(s->in.data + s->in.len, old_len - s->in.len);
 		s->in_off = 0;
 	}
 	n = len < buf_room(&s->in) ? len : buf_room(&s->in);
@@ -158,11 +224,38 @@ smtp_session_feed(struct smtp_session *s, const uint8_t *data, size_t len)
 }
 
 /* The unprocessed input. */
-static const uint8_t *
+static uint8_t *
 smtp_session_input(const struct smtp_session *s, size_t *len_r)
 {
 	*len_r = s->in.len - s->in_off;
 	return s->in.data + s->in_off;
+}
+
+/* Marks n bytes of input processed; secret ones are wiped first. */
+static void
+smtp_session_used(struct smtp_session *s, uint8_t *p, size_t n, bool secret)
+{
+	if (secret)
+		explicit_bzero(p, n);
+	s->in_off += n;
+}
+
+/* Skips the rest of a too long line.  False when more input is needed. */
+static bool
+smtp_session_step_discard(struct smtp_session *s)
+{
+	uint8_t *p, *lf;
+	size_t avail;
+
+	p = smtp_session_input(s, &avail);
+	if ((lf = memchr(p, '\n', avail)) == NULL) {
+		smtp_session_used(s, p, avail, s->discarding_secret);
+		return false;
+	}
+	smtp_session_used(s, p, (size_t)(lf - p) + 1, s->discarding_secret);
+	s->discarding_line = false;
+	s->discarding_secret = false;
+	return true;
 }
 
 /* Reads one command line.  Returns false when more input is needed. */
@@ -172,39 +265,110 @@ smtp_session_step_command(struct smtp_session *s, struct buf *out,
 {
 	struct smtp_parse_error err;
 	struct smtp_command cmd;
-	const uint8_t *p, *lf;
+	char verb[17];
+	struct str v;
+	uint8_t *p;
+	size_t avail, len, used, max;
+	bool secret, long_ok;
+	int r;
+
+	if (s->discarding_line)
+		return smtp_session_step_discard(s);
+	p = smtp_session_input(s, &avail);
+	if (avail == 0)
+		return false;
+	/*
+	 * An AUTH line carries a secret however it ends; with AUTH
+	 * enabled it may also be longer (RFC 4954 4).  Both are decided
+	 * on the first bytes, which are there before any line end can be
+	 * (a line shorter than 5 bytes is never too long).
+	 */
+	secret = avail >= 4 && str_case_equal_n((const char *)p, "AUTH", 4);
+	long_ok = s->auth_enabled && avail >= 5 &&
+	    str_case_equal_n((const char *)p, "AUTH ", 5);
+	max = long_ok ? smtp_session_auth_line_max(s) : s->max_line_length;
+	r = smtp_parse_line(p, avail, max, &len, &used);
+	if (r == 0)
+		return false;
+	if (r == -1) {
+		/* Never buffer a line without bound: skip to its end. */
+		smtp_session_used(s, p, used, secret);
+		s->discarding_line = true;
+		s->discarding_secret = secret;
+		if (long_ok)
+			smtp_session_error(s, out, 500, "5.5.6",
+			    "Authentication exchange line is too long");
+		else
+			smtp_session_error(s, out, 500, "5.5.2",
+			    "line too long");
+		return true;
+	}
+	if (smtp_parse_command(p, len, &cmd, &err) == -1) {
+		smtp_session_used(s, p, used, secret);
+		smtp_session_error(s, out, err.code, err.enh, err.text);
+		return true;
+	}
+	/* The verb and arguments are copied out before the line is wiped. */
+	ASSERT(cmd.verb.len < sizeof(verb) && cmd.args.len < s->line_size);
+	memcpy(verb, cmd.verb.p, cmd.verb.len);
+	verb[cmd.verb.len] = '\0';
+	v.p = verb;
+	v.len = cmd.verb.len;
+	memcpy(s->line, cmd.args.p, cmd.args.len);
+	s->line[cmd.args.len] = '\0';
+	s->line_secret = secret;
+	smtp_session_used(s, p, used, secret);
+	*ev_r = smtp_cmd_dispatch(s, out, &v, s->line, data);
+	/* An AUTH event hands out a view of the line; wiped at the resume. */
+	if (*ev_r != SMTP_EV_AUTH)
+		smtp_session_wipe_line(s);
+	return true;
+}
+
+/*
+ * Reads one SASL response line (RFC 4954 4) after a 334.  Returns
+ * false when more input is needed.
+ */
+static bool
+smtp_session_step_auth(struct smtp_session *s, struct buf *out,
+    struct smtp_event_data *data, enum smtp_event *ev_r)
+{
+	uint8_t *p;
 	size_t avail, len, used;
 	int r;
 
 	p = smtp_session_input(s, &avail);
-	if (s->discarding_line) {
-		if ((lf = memchr(p, '\n', avail)) == NULL) {
-			s->in_off += avail;
-			return false;
-		}
-		s->in_off += (size_t)(lf - p) + 1;
-		s->discarding_line = false;
-		return true;
-	}
 	if (avail == 0)
 		return false;
-	r = smtp_parse_line(p, avail, s->max_line_length, &len, &used);
+	r = smtp_parse_line(p, avail, smtp_session_auth_line_max(s), &len,
+	    &used);
 	if (r == 0)
 		return false;
-	s->in_off += used;
 	if (r == -1) {
-		/* Never buffer a line without bound: skip to its end. */
+		smtp_session_used(s, p, used, true);
 		s->discarding_line = true;
-		smtp_session_error(s, out, 500, "5.5.2", "line too long");
+		s->discarding_secret = true;
+		s->phase = SMTP_SESSION_PHASE_CMD;
+		smtp_session_error(s, out, 500, "5.5.6",
+		    "Authentication exchange line is too long");
 		return true;
 	}
-	if (smtp_parse_command(p, len, &cmd, &err) == -1) {
-		smtp_session_error(s, out, err.code, err.enh, err.text);
+	if (memchr(p, '\0', len) != NULL || memchr(p, '\r', len) != NULL) {
+		/* It is handed out as a C string: no NUL, no bare CR. */
+		smtp_session_used(s, p, used, true);
+		s->phase = SMTP_SESSION_PHASE_CMD;
+		smtp_session_error(s, out, 501, "5.5.2",
+		    "invalid characters in authentication response");
 		return true;
 	}
-	memcpy(s->line, cmd.args.p, cmd.args.len);
-	s->line[cmd.args.len] = '\0';
-	*ev_r = smtp_cmd_dispatch(s, out, &cmd.verb, s->line, data);
+	ASSERT(len < s->line_size);
+	memcpy(s->line, p, len);
+	s->line[len] = '\0';
+	s->line_secret = true;
+	smtp_session_used(s, p, used, true);
+	s->wait = SMTP_SESSION_WAIT_AUTH;
+	data->auth_response = s->line;
+	*ev_r = SMTP_EV_AUTH_RESPONSE;
 	return true;
 }
 
@@ -371,6 +535,9 @@ smtp_session_next(struct smtp_session *s, struct buf *out,
 		case SMTP_SESSION_PHASE_BDAT:
 			progress = smtp_session_step_bdat(s, out, data, &ev);
 			break;
+		case SMTP_SESSION_PHASE_AUTH:
+			progress = smtp_session_step_auth(s, out, data, &ev);
+			break;
 		case SMTP_SESSION_PHASE_TLS:
 		case SMTP_SESSION_PHASE_CLOSED:
 			progress = false;
@@ -408,6 +575,37 @@ smtp_session_hold(struct smtp_session *s, int code, const char *enh,
 	h->is_error = is_error;
 	h->reset = reset;
 	s->bdat_discard = true;
+}
+
+/* The glue's answer to AUTH or AUTH_RESPONSE (RFC 4954 4, 6). */
+static void
+smtp_session_auth_resume(struct smtp_session *s, struct buf *out,
+    const struct smtp_result *r)
+{
+	if (r->code == 334) {
+		/* A challenge: the next line is a response, not a command. */
+		s->phase = SMTP_SESSION_PHASE_AUTH;
+		if (smtp_reply_continue(out, r->text) == -1) {
+			log_warn("smtp session output buffer full, closing");
+			smtp_session_close(s);
+		}
+		return;
+	}
+	s->phase = SMTP_SESSION_PHASE_CMD;
+	if (r->code == 235) {
+		s->authenticated = true;
+		smtp_session_reply(s, out, 235,
+		    r->enh != NULL ? r->enh : "2.7.0",
+		    r->text != NULL ? r->text : "Authentication successful");
+		return;
+	}
+	ASSERT(r->code >= 400 && r->code <= 599);
+	/* Failed exchanges count, so a client cannot guess without end. */
+	if (r->code >= 500)
+		smtp_session_error(s, out, r->code,
+		    r->enh != NULL ? r->enh : "", r->text);
+	else
+		smtp_session_refuse(s, out, r);
 }
 
 void
@@ -483,6 +681,10 @@ smtp_session_resume(struct smtp_session *s, struct buf *out,
 		}
 		smtp_session_reset_transaction(s);
 		return;
+	case SMTP_SESSION_WAIT_AUTH:
+		smtp_session_wipe_line(s);
+		smtp_session_auth_resume(s, out, r);
+		return;
 	}
 	log_panic("smtp session: resume while waiting for %d", (int)w);
 }
@@ -498,6 +700,8 @@ smtp_session_tls_started(struct smtp_session *s)
 	free(s->env.helo);
 	s->env.helo = NULL;
 	s->helo = SMTP_SESSION_HELO_NONE;
+	s->authenticated = false;
+	smtp_session_wipe_line(s);
 	s->tls_active = true;
 	s->wait = SMTP_SESSION_WAIT_NONE;
 	s->phase = SMTP_SESSION_PHASE_CMD;
@@ -564,11 +768,33 @@ smtp_session_envelope(const struct smtp_session *s)
 	return &s->env;
 }
 
+bool
+smtp_session_is_authenticated(const struct smtp_session *s)
+{
+	return s->authenticated;
+}
+
 const char *
 smtp_session_protocol(const struct smtp_session *s)
 {
 	/* RFC 3848 (and RFC 5321 4.4 for plain SMTP). */
+	if (s->authenticated)
+		return s->tls_active ? "ESMTPSA" : "ESMTPA";
 	if (s->helo == SMTP_SESSION_HELO_HELO)
 		return "SMTP";
 	return s->tls_active ? "ESMTPS" : "ESMTP";
+}
+
+const uint8_t *
+smtp_session_test_input(const struct smtp_session *s, size_t *len_r)
+{
+	*len_r = s->in.cap;
+	return s->in.data;
+}
+
+const uint8_t *
+smtp_session_test_line(const struct smtp_session *s, size_t *len_r)
+{
+	*len_r = s->line_size;
+	return (const uint8_t *)s->line;
 }

@@ -23,6 +23,11 @@
  *		}
  *	write out to the client.
  *
+ * SMTP AUTH (RFC 4954): the session carries the exchange; the SASL
+ * mechanisms live in src/auth/, which the glue calls on SMTP_EV_AUTH and
+ * SMTP_EV_AUTH_RESPONSE.  AUTH is offered only with auth_enabled and TLS.
+ * AUTH lines are wiped from the session's memory once used.
+ *
  * Replies always carry enhanced status codes (RFC 2034).  The session
  * never sees a partial command: lines end at CRLF (a bare LF is also
  * accepted as the end of a command line, never inside DATA).  DATA ends
@@ -46,6 +51,14 @@ struct smtp_session;
 #define SMTP_LINE_MIN_BYTES 512
 /* Bytes the session buffers from the client beyond one line. */
 #define SMTP_SESSION_INPUT_MAX_BYTES (64 * 1024)
+/*
+ * RFC 4954 4: an AUTH command line or SASL response line may be 12288
+ * octets with CRLF, whatever max_line_length says (only with AUTH
+ * enabled).  Longer: 500 5.5.6 and the exchange ends.
+ */
+#define SMTP_AUTH_LINE_MAX_BYTES 12288
+/* RFC 4422 3.1: a SASL mechanism name is 1..20 characters. */
+#define SMTP_AUTH_MECH_MAX 20
 
 enum smtp_role {
 	SMTP_ROLE_MX,
@@ -68,6 +81,20 @@ struct smtp_session_params {
 	enum smtp_bare_newline bare_newline;
 	bool tls_available;	/* offer STARTTLS */
 	bool tls_active;	/* the connection is already TLS */
+	/*
+	 * AUTH may be offered (submission roles).  It is advertised in
+	 * EHLO, and accepted, only once TLS is active; before that AUTH
+	 * gets 538 5.7.11 (RFC 4954 6).  Without it AUTH gets 502 5.5.1
+	 * and no AUTH event ever occurs.
+	 */
+	bool auth_enabled;
+	/* MAIL before a successful AUTH gets 530 5.7.0 (RFC 6409 4.3). */
+	bool auth_required;
+	/*
+	 * Mechanisms offered, separated by spaces ("PLAIN LOGIN"); copied.
+	 * NULL or "": "PLAIN LOGIN".
+	 */
+	const char *auth_mechanisms;
 };
 
 enum smtp_event {
@@ -118,6 +145,29 @@ enum smtp_event {
 	SMTP_EV_STARTTLS,
 	/* The session is over: send what is queued in out, then close. */
 	SMTP_EV_CLOSE,
+	/*
+	 * A valid "AUTH mechanism [initial-response]" (RFC 4954 4) for an
+	 * offered mechanism, after EHLO, outside a transaction, not yet
+	 * authenticated.  data->auth_mechanism is the name in upper case;
+	 * data->auth_response the initial response as sent (base64, or
+	 * "=" for an empty one), NULL when absent.  Resume with:
+	 *  - code 334, text = base64 challenge (may be "" or NULL): the
+	 *    session sends "334 <text>" and the next client line becomes
+	 *    an SMTP_EV_AUTH_RESPONSE;
+	 *  - code 235: success, "235 2.7.0 Authentication successful"
+	 *    (or r->enh / r->text when given); the session is
+	 *    authenticated until STARTTLS or the end;
+	 *  - any 4xx/5xx (535 5.7.8, 501 5.0.0 ...): that reply, the
+	 *    exchange ends; a 5xx counts towards max_errors.
+	 */
+	SMTP_EV_AUTH,
+	/*
+	 * A client line during an exchange (after a 334): in
+	 * data->auth_response, without CRLF.  "*" (cancel, RFC 4954 4) is
+	 * passed as is; the glue answers 501 5.0.0.  Resume as for
+	 * SMTP_EV_AUTH.
+	 */
+	SMTP_EV_AUTH_RESPONSE,
 };
 
 struct smtp_event_data {
@@ -125,12 +175,20 @@ struct smtp_event_data {
 	const char *rcpt_to;	/* SMTP_EV_RCPT */
 	const uint8_t *bytes;	/* SMTP_EV_DATA */
 	size_t len;		/* SMTP_EV_DATA */
-	/* Views stay valid until the next call into the session. */
+	const char *auth_mechanism;	/* SMTP_EV_AUTH */
+	/* SMTP_EV_AUTH (NULL: none), SMTP_EV_AUTH_RESPONSE; a secret. */
+	const char *auth_response;
+	/*
+	 * Views stay valid until the next call into the session; the
+	 * auth_response bytes are wiped then (the glue copies what it
+	 * needs and wipes its copy).
+	 */
 };
 
-/* The glue's answer to MAIL, RCPT, DATA_BEGIN or DATA_END. */
+/* The glue's answer to MAIL, RCPT, DATA_BEGIN, DATA_END or AUTH. */
 struct smtp_result {
-	int code;		/* 0: accept with the default reply */
+	/* 0: accept with the default reply (not for AUTH: 334 or 235). */
+	int code;
 	const char *enh;	/* enhanced code "4.3.0", when code != 0 */
 	const char *text;	/* reply text, when code != 0 */
 	const char *queue_id;	/* DATA_END accepted: named in the 250 */
@@ -161,11 +219,17 @@ size_t smtp_session_feed(struct smtp_session *s, const uint8_t *data,
 enum smtp_event smtp_session_next(struct smtp_session *s, struct buf *out,
     struct smtp_event_data *data);
 
-/* Answers the pending MAIL, RCPT, DATA_BEGIN or DATA_END event. */
+/*
+ * Answers the pending MAIL, RCPT, DATA_BEGIN, DATA_END, AUTH or
+ * AUTH_RESPONSE event.
+ */
 void smtp_session_resume(struct smtp_session *s, struct buf *out,
     const struct smtp_result *r);
 
-/* The TLS handshake finished: back to the initial state, EHLO again. */
+/*
+ * The TLS handshake finished: back to the initial state, EHLO again.
+ * Authentication is forgotten too (RFC 3207 4.2).
+ */
 void smtp_session_tls_started(struct smtp_session *s);
 
 /* The client was idle too long: queues 421 4.4.2; next event is CLOSE. */
@@ -190,7 +254,15 @@ bool smtp_session_is_waiting(const struct smtp_session *s);
  * in (no targets, no id).  Valid until the next call into the session.
  */
 const struct envelope *smtp_session_envelope(const struct smtp_session *s);
-/* "SMTP", "ESMTP", "ESMTPS", for the Received header (RFC 3848). */
+/*
+ * Whether an AUTH exchange succeeded (resume 235).  RSET and EHLO keep
+ * it; STARTTLS clears it.
+ */
+bool smtp_session_is_authenticated(const struct smtp_session *s);
+/*
+ * "SMTP", "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA", for the Received
+ * header (RFC 3848).
+ */
 const char *smtp_session_protocol(const struct smtp_session *s);
 
 #endif

@@ -25,6 +25,7 @@ enum smtp_session_phase {
 	SMTP_SESSION_PHASE_CMD,		/* reading command lines */
 	SMTP_SESSION_PHASE_DATA,	/* reading DATA content */
 	SMTP_SESSION_PHASE_BDAT,	/* reading a BDAT chunk */
+	SMTP_SESSION_PHASE_AUTH,	/* reading SASL responses (after 334) */
 	SMTP_SESSION_PHASE_TLS,		/* STARTTLS given, handshake pending */
 	SMTP_SESSION_PHASE_CLOSED,
 };
@@ -37,6 +38,7 @@ enum smtp_session_wait {
 	SMTP_SESSION_WAIT_DATA_BEGIN,	/* after DATA */
 	SMTP_SESSION_WAIT_BDAT_BEGIN,	/* after the first BDAT */
 	SMTP_SESSION_WAIT_DATA_END,
+	SMTP_SESSION_WAIT_AUTH,		/* AUTH or AUTH_RESPONSE */
 };
 
 enum smtp_session_helo {
@@ -65,12 +67,26 @@ struct smtp_session {
 	enum smtp_bare_newline bare_newline;
 	bool tls_available;
 	bool tls_active;
+	bool auth_enabled;
+	bool auth_required;
+	char *auth_mechanisms;	/* upper case, space-separated */
 
-	/* Input: bytes before in_off have been processed. */
+	/*
+	 * Input: bytes before in_off have been processed.  With AUTH
+	 * enabled the buffer is allocated at its max at once, so that it
+	 * is never reallocated with a secret in it.
+	 */
 	struct buf in;
 	size_t in_off;
 	bool discarding_line;	/* skipping the rest of a too long line */
+	bool discarding_secret;	/* ... of an AUTH line: wipe it too */
 	char *line;		/* arguments of the current command */
+	size_t line_size;	/* bytes allocated for line */
+	bool line_secret;	/* line holds AUTH data: wipe after use */
+
+	/* AUTH (RFC 4954). */
+	bool authenticated;
+	char auth_mech[SMTP_AUTH_MECH_MAX + 1];	/* of the pending AUTH */
 	uint8_t *dec;		/* SMTP_SESSION_DECODE_BYTES of content */
 
 	enum smtp_session_phase phase;
@@ -133,5 +149,23 @@ void smtp_session_hold(struct smtp_session *s, int code, const char *enh,
     const char *text, bool is_error, bool reset);
 /* Drops all buffered input (STARTTLS). */
 void smtp_session_discard_input(struct smtp_session *s);
+/* Wipes the copy of an AUTH line in s->line, if one is there. */
+void smtp_session_wipe_line(struct smtp_session *s);
+/*
+ * Whether mech (upper case, NUL-terminated) is one of the offered
+ * mechanisms.
+ */
+bool smtp_session_has_mechanism(const struct smtp_session *s,
+    const char *mech);
+
+/*
+ * For unit tests only, to check that AUTH bytes are wiped: the whole
+ * allocation of the input buffer and of the line copy, with their sizes
+ * in *len_r (may be NULL and 0 before any input).
+ */
+const uint8_t *smtp_session_test_input(const struct smtp_session *s,
+    size_t *len_r);
+const uint8_t *smtp_session_test_line(const struct smtp_session *s,
+    size_t *len_r);
 
 #endif

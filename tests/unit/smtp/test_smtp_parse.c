@@ -31,10 +31,15 @@ struct mail_ok {
 	uint64_t size;
 	enum envelope_body body;
 	bool smtputf8;
+	bool has_auth;
 };
 
 static const struct mail_ok mail_valid[] = {
 	{ .args = "FROM:<a@b>", .from = "a@b" },
+	/* RFC 4954 5: AUTH=<> or xtext, checked and ignored. */
+	{ .args = "FROM:<a@b> AUTH=<>", .from = "a@b", .has_auth = true },
+	{ .args = "FROM:<a@b> auth=u+2Bx+3D@d.example", .from = "a@b",
+	    .has_auth = true },
 	{ .args = "from:<a@b.example>", .from = "a@b.example" },
 	{ .args = "FROM:<>", .from = "" },
 	{ .args = "FROM: <a@b>", .from = "a@b" },
@@ -140,7 +145,12 @@ static const struct parse_bad mail_invalid[] = {
 	{ .args = "FROM:<a@b> -X=1", .code = 501, .enh = "5.5.4" },
 	{ .args = "FROM:<a@b> X=a=b", .code = 501, .enh = "5.5.4" },
 	{ .args = "FROM:<a@b> X=\xc3\xbc", .code = 501, .enh = "5.5.4" },
-	{ .args = "FROM:<a@b> AUTH=<>", .code = 555, .enh = "5.5.4" },
+	{ .args = "FROM:<a@b> AUTH=", .code = 501, .enh = "5.5.4" },
+	{ .args = "FROM:<a@b> AUTH", .code = 501, .enh = "5.5.4" },
+	{ .args = "FROM:<a@b> AUTH=a+2b", .code = 501, .enh = "5.5.4" },
+	{ .args = "FROM:<a@b> AUTH=a+2", .code = 501, .enh = "5.5.4" },
+	{ .args = "FROM:<a@b> AUTH=a+G0", .code = 501, .enh = "5.5.4" },
+	{ .args = "FROM:<a@b> AUTH=<> AUTH=<>", .code = 501, .enh = "5.5.4" },
 	{ .args = "FROM:<a@b> RET=HDRS", .code = 555, .enh = "5.5.4" },
 	{ .args = "FROM:<a@b> X-FOO", .code = 555, .enh = "5.5.4" },
 	{ .args = "FROM:<\xc3\xbc@b>", .code = 553, .enh = "5.6.7" },
@@ -217,6 +227,7 @@ test_parse_mail_valid(void **state)
 			assert_true(m.size == c->size);
 		assert_int_equal(m.body, c->body);
 		assert_int_equal(m.smtputf8, c->smtputf8);
+		assert_int_equal(m.has_auth, c->has_auth);
 	}
 }
 

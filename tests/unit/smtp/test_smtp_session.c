@@ -134,6 +134,11 @@ drain(struct run *r)
 			ev_printf(r, "CLOSE ");
 			r->stop = r->closed = true;
 			return;
+		case SMTP_EV_AUTH:
+		case SMTP_EV_AUTH_RESPONSE:
+			/* AUTH is disabled here (the mx role). */
+			fail_msg("%s: AUTH event", r->c->name);
+			return;
 		}
 	}
 }
@@ -440,6 +445,24 @@ static const struct session_case error_cases[] = {
 		    "421 4.7.0 " HOST " Error: too many errors\r\n",
 		.events = TXN_EV "BEGIN ABORT CLOSE ",
 		.max_errors = 2,
+	},
+	{
+		.name = "MAIL AUTH= parameter: xtext checked, value ignored",
+		.input = "EHLO c\r\nMAIL FROM:<a@b> AUTH=<>\r\nRSET\r\n"
+		    "MAIL FROM:<a@b> auth=e+2Bf@g.example SIZE=5\r\nRSET\r\n"
+		    "MAIL FROM:<a@b> AUTH=\r\nMAIL FROM:<a@b> AUTH=a+2b\r\n"
+		    "MAIL FROM:<a@b> AUTH=a+4\r\n"
+		    "MAIL FROM:<a@b> AUTH=<> AUTH=<>\r\n"
+		    "RCPT TO:<c@d> AUTH=<>\r\n",
+		.out = EHLO_REPLY "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n"
+		    "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n"
+		    "501 5.5.4 bad parameter syntax\r\n"
+		    "501 5.5.4 bad AUTH parameter\r\n"
+		    "501 5.5.4 bad AUTH parameter\r\n"
+		    "501 5.5.4 bad AUTH parameter\r\n"
+		    "503 5.5.1 need MAIL command\r\n",
+		.events = "MAIL<a@b> MAIL<a@b> ",
+		.max_errors = 10,
 	},
 	{
 		.name = "SIZE over the limit at MAIL",
