@@ -330,10 +330,25 @@ class Tern:
                     "--clear-groups", "--"] + argv
         self.proc = spawn(argv, self.log_path, cwd=self.dir)
         up = wait_port(self.host, self.port, timeout, self.proc)
+        if up:
+            up = self.greets()
         if not up:
             sys.stdout.write("# tern did not come up; log:\n")
             self.show_log(40)
         return up
+
+    def greets(self, timeout=10.0):
+        """One probe session: 220 greeting, QUIT, 221, closed by tern (so
+        the probe no longer counts against session limits)."""
+        try:
+            with Raw(self.host, self.port, timeout=timeout) as c:
+                if c.greeting[0] != 220:
+                    return False
+                if c.cmd("QUIT")[0] != 221:
+                    return False
+                return c.closed_by_peer(timeout) and self.alive()
+        except (OSError, EOFError, ValueError):
+            return False
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
