@@ -203,6 +203,22 @@ with Raw(H, P) as c:
     t.ok(c.closed_by_peer(5), "server closes after QUIT")
 
 # ---- log ---------------------------------------------------------------------
+mid = msgid("logged")
+with smtplib.SMTP(H, P, local_hostname="client.test", timeout=20) as s:
+    s.ehlo()
+    s.mail(SENDER)
+    s.rcpt("bob@example.test")
+    code, text = s.data(message(SENDER, "bob@example.test", "logged", msgid=mid))
+wait_in_box("example.test", "bob", mid)
+qid = re.findall(r"\b[0-9A-Fa-f]{8,}\b", text.decode("utf-8", "replace"))
+t.ok(code == 250 and qid, "250 after DATA names the message id", text)
+qid = qid[-1] if qid else "no-id"
+def logged(pat):
+    return re.search(r"(?m)^.*\b" + re.escape(qid) + r"\b.*" + pat + r".*$", srv.log())
+t.ok(wait_until(lambda: logged(r"status=sent"), 5),
+     "log: delivery line with the message id and status=sent", srv.log()[-1500:])
+t.ok(logged(r"bob@example\.test"), "log: a line with the message id names the recipient")
+t.ok(logged(re.escape(SENDER)), "log: a line with the message id names the sender")
 log = srv.log()
 t.ok(re.search(r"connect", log), "log has connect lines", log[-2000:])
 t.ok(re.search(r"status=sent", log), "log has delivery lines with status=sent", log[-2000:])
