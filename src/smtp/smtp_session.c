@@ -135,6 +135,7 @@ smtp_session_close(struct smtp_session *s)
 	if (s->phase == SMTP_SESSION_PHASE_CLOSED)
 		return;
 	smtp_session_reset_transaction(s);
+	smtp_session_wipe_line(s);
 	s->phase = SMTP_SESSION_PHASE_CLOSED;
 	s->wait = SMTP_SESSION_WAIT_NONE;
 	s->pending_close = true;

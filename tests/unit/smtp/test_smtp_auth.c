@@ -605,7 +605,9 @@ test_auth_timeout_tls_reset(void **state)
 	struct smtp_result ok = { .code = 235 };
 	struct smtp_result no = { .code = 535, .enh = "5.7.8", .text = "no" };
 	struct smtp_event_data d;
+	const uint8_t *m;
 	struct buf out;
+	size_t len;
 
 	(void)state;
 	buf_init(&out, 0, 0);
@@ -620,6 +622,22 @@ test_auth_timeout_tls_reset(void **state)
 	assert_string_equal(buf_cstr(&out),
 	    "421 4.4.2 " HOST " Error: timeout exceeded\r\n");
 	assert_int_equal(smtp_session_next(s, &out, &d), SMTP_EV_CLOSE);
+	assert_false(smtp_session_is_authenticated(s));
+	smtp_session_free(&s);
+
+	/* A close while the glue decides wipes the line; resume is a no-op. */
+	s = new_session(true);
+	assert_int_equal(feed_next(s, &out, "EHLO c\r\nAUTH PLAIN zzheldzz\r\n",
+	    &d), SMTP_EV_AUTH);
+	assert_string_equal(d.auth_response, "zzheldzz");
+	m = smtp_session_test_line(s, &len);
+	assert_true(holds(m, len, "zzheldzz"));
+	smtp_session_shutdown(s, &out);
+	m = smtp_session_test_line(s, &len);
+	assert_false(holds(m, len, "zzheldzz"));
+	buf_reset(&out);
+	smtp_session_resume(s, &out, &ok);
+	assert_int_equal(out.len, 0);
 	assert_false(smtp_session_is_authenticated(s));
 	smtp_session_free(&s);
 
