@@ -225,6 +225,10 @@ t.ok(re.search(r"status=sent", log), "log has delivery lines with status=sent", 
 t.ok(re.search(r"disconnect", log), "log has disconnect lines", log[-2000:])
 t.ok(re.search(r"(?i)alice@example\.test", log), "log names the recipient", log[-2000:])
 
+def queued():
+    return sorted(n for n in os.listdir(os.path.join(srv.spool, "queue")) if not n.endswith(".st"))
+wait_until(lambda: len(queued()) <= 1, 10)
+t.eq(len(queued()), 1, "spool queue/ holds only the remote-target message", queued())
 t.eq(srv.stop(15), 0, "SIGTERM: exit 0")
 t.ok(srv.sanitizer_report() is None, "no sanitizer report", srv.sanitizer_report())
 t.done()

@@ -128,7 +128,14 @@ strangers = [k for k in d if k[0] not in state]
 t.eq(strangers[:10], [], "no unknown message in any Maildir")
 wrong_user = [k for k in d if k[0] in state and k[1] not in state[k[0]][1]]
 t.eq(wrong_user[:10], [], "no message in a mailbox that was not its recipient")
-t.ok(alive := srv.alive(), "tern up after recovery")
+def spool_dir(sub):
+    d = os.path.join(srv.spool, sub)
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+t.eq(spool_dir("tmp"), [], "spool tmp/ emptied by recovery (docs/spool.md)")
+t.eq(spool_dir("corrupt"), [], "no committed message found corrupt after SIGKILL")
+t.ok(wait_until(lambda: not spool_dir("queue"), 15), "spool queue/ drained: every message delivered",
+     spool_dir("queue")[:10])
+t.ok(srv.alive(), "tern up after recovery")
 t.eq(srv.stop(30), 0, "SIGTERM: exit 0")
 t.ok(srv.sanitizer_report() is None, "no sanitizer report", srv.sanitizer_report())
 t.done()
