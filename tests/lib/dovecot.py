@@ -22,6 +22,7 @@ state_dir = {base}/state
 log_path = {base}/dovecot.log
 info_log_path = {base}/dovecot.log
 protocols = imap
+hostname = imap.test.example
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no

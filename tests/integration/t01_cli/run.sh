@@ -110,7 +110,7 @@ else:
     if up:
         import smtplib
         try:
-            with smtplib.SMTP("127.0.0.1", 2525, timeout=15) as s:
+            with smtplib.SMTP("127.0.0.1", 2525, local_hostname="client.test", timeout=15) as s:
                 s.sendmail("a@remote.example", ["anyone@localhost"],
                            b"Subject: default\r\n\r\nbody\r\n")
             ok = True
