@@ -188,7 +188,9 @@ spool_recover(struct spool *sp, void (*fn)(void *arg, const char *id),
 	if (spool_recover_tmp(sp, err) == -1 ||
 	    spool_recover_scan(sp, &ids, &sts, err) == -1)
 		goto out;
-	qsort(ids.v, ids.n, sizeof(*ids.v), spool_recover_cmp);
+	/* qsort's array must not be NULL, even for zero elements. */
+	if (ids.n > 0)
+		qsort(ids.v, ids.n, sizeof(*ids.v), spool_recover_cmp);
 	for (i = 0; i < ids.n; i++) {
 		if (spool_recover_check(sp, ids.v[i])) {
 			spool_recover_list_add(
