@@ -72,6 +72,20 @@ config_domain_clear(struct config_domain *d)
 	memset(d, 0, sizeof(*d));
 }
 
+static void
+config_tls_cert_clear(struct config_tls_cert *tc)
+{
+	size_t i;
+
+	free(tc->name);
+	free(tc->cert);
+	free(tc->key);
+	for (i = 0; i < tc->n_hostnames; i++)
+		free(tc->hostnames[i]);
+	free(tc->hostnames);
+	memset(tc, 0, sizeof(*tc));
+}
+
 void
 config_free(struct config **cfgp)
 {
@@ -86,6 +100,12 @@ config_free(struct config **cfgp)
 	free(cfg->mailroot);
 	free(cfg->user);
 	free(cfg->log_level);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_ciphers);
+	for (i = 0; i < cfg->n_tls_certs; i++)
+		config_tls_cert_clear(&cfg->tls_certs[i]);
+	free(cfg->tls_certs);
 	for (i = 0; i < cfg->n_listens; i++) {
 		free(cfg->listens[i].name);
 		free(cfg->listens[i].host);
@@ -153,6 +173,53 @@ config_find_alias(const struct config_domain *d, const char *name)
 		return NULL;
 	return bsearch(name, d->aliases, d->n_aliases, sizeof(*d->aliases),
 	    config_alias_cmp);
+}
+
+/* The [tls NAME] with a hostname equal to name, any case, or NULL. */
+static const struct config_tls_cert *
+config_find_tls_hostname(const struct config *cfg, const char *name)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_tls_certs; i++) {
+		const struct config_tls_cert *tc = &cfg->tls_certs[i];
+
+		for (j = 0; j < tc->n_hostnames; j++) {
+			if (str_casecmp(tc->hostnames[j], name) == 0)
+				return tc;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A linear scan without allocation: a handful of certificates, one
+ * lookup per handshake, possibly inside OpenSSL's SNI callback.
+ */
+const struct config_tls_cert *
+config_find_tls_cert(const struct config *cfg, const char *sni)
+{
+	const struct config_tls_cert *tc;
+	const char *dot;
+	size_t i, j;
+
+	if (sni == NULL || cfg->n_tls_certs == 0)
+		return NULL;
+	tc = config_find_tls_hostname(cfg, sni);
+	dot = strchr(sni, '.');
+	if (tc != NULL || dot == NULL || dot == sni)
+		return tc;
+	/* RFC 6125 6.4.3: "*" stands for exactly one whole label. */
+	for (i = 0; i < cfg->n_tls_certs; i++) {
+		const struct config_tls_cert *w = &cfg->tls_certs[i];
+
+		for (j = 0; j < w->n_hostnames; j++) {
+			if (w->hostnames[j][0] == '*' &&
+			    str_casecmp(w->hostnames[j] + 1, dot) == 0)
+				return w;
+		}
+	}
+	return NULL;
 }
 
 const char *

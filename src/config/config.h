@@ -7,7 +7,8 @@
  * as "FILE:LINE: what is wrong" and nothing is returned.
  *
  * A loaded config also holds each domain's users and aliases, read from
- * the files the config names.  A reload builds a new config and swaps it
+ * the files the config names.  TLS certificate and key files are only
+ * checked to exist and be readable; the tls module loads them.  A reload builds a new config and swaps it
  * in; a struct config is never modified after config_load() returns.
  */
 #ifndef TERN_CONFIG_CONFIG_H
@@ -75,6 +76,21 @@ struct config_domain {
 	unsigned line;		/* of the [domain NAME] header in cfg->path */
 };
 
+/*
+ * One [tls NAME]: a further certificate, chosen when the client's SNI
+ * (RFC 6066 3) names one of hostnames.  A hostname is a lowercased
+ * domain name or "*.domain", which matches exactly one more label.
+ * Hostnames are unique across all [tls NAME] sections.
+ */
+struct config_tls_cert {
+	char *name;		/* NAME of [tls NAME] */
+	char *cert;		/* PEM file: certificate, then its chain */
+	char *key;		/* PEM file: private key */
+	char **hostnames;
+	size_t n_hostnames;
+	unsigned line;		/* of the [tls NAME] header in cfg->path */
+};
+
 struct config {
 	char *path;		/* file loaded, or "(default)" */
 
@@ -95,6 +111,20 @@ struct config {
 	enum bare_newline_policy bare_newline;
 	char *log_level;	/* debug | info | notice | warn | err */
 
+	/* [tls]: the default certificate; tls_cert NULL = no TLS at all. */
+	char *tls_cert;		/* PEM file: certificate, then its chain */
+	char *tls_key;		/* PEM file: private key */
+	char *tls_ciphers;	/* OpenSSL TLS 1.2 list; NULL: tern's own */
+	/* [tls NAME], in file order; none unless tls_cert is set. */
+	struct config_tls_cert *tls_certs;
+	size_t n_tls_certs;
+
+	/* [limits] */
+	uint64_t user_messages_per_hour;	/* recipients; 0: no limit */
+	uint64_t auth_max_failures;	/* per IP within the window */
+	uint64_t auth_failure_window;	/* seconds */
+	uint64_t auth_block_time;	/* seconds of 421 for AUTH */
+
 	struct config_listen *listens;
 	size_t n_listens;
 	struct config_domain *domains;	/* sorted by name */
@@ -111,7 +141,8 @@ struct config {
  * test and anything else that lists keys.  All strings are static.
  */
 struct config_key_info {
-	const char *section;	/* "server", "listen" or "domain" */
+	const char *section;	/* "server", "listen", "domain", "tls",
+				 * "tls NAME" or "limits" */
 	const char *key;
 	const char *type;	/* "size", "duration", "path", ... */
 	const char *default_value;	/* as it would be written, or NULL */
@@ -136,6 +167,19 @@ ATTR_WUR int config_load(const char *path, struct config **cfg_r,
  */
 ATTR_WUR int config_load_default(struct config **cfg_r, struct buf *err);
 
+/*
+ * The embedded default plus TLS, for "make run" and trying things out:
+ * [tls] with cert and key, a [listen submission] on 127.0.0.1:2587 with
+ * role submission, and users_path (NULL: none) as the users file of
+ * domain localhost.  Relative paths are taken as config_load() takes
+ * them.  The paths must be writable in a config file: no CR, LF or
+ * " ;", no blanks at either end, at most 180 bytes; otherwise, or on
+ * any other error, returns -1 with "(default):LINE: ..." lines in err.
+ * 0 and a new config in *cfg_r on success.
+ */
+ATTR_WUR int config_load_default_tls(const char *cert, const char *key,
+    const char *users_path, struct config **cfg_r, struct buf *err);
+
 /* Loads from a string; name is used in error messages. */
 ATTR_WUR int config_load_string(const char *name, const char *text,
     struct config **cfg_r, struct buf *err);
@@ -151,6 +195,14 @@ const struct config_user *config_find_user(const struct config_domain *d,
 /* The alias name (any case) of d, or NULL. */
 const struct config_alias *config_find_alias(const struct config_domain *d,
     const char *name);
+
+/*
+ * The [tls NAME] whose hostnames match the SNI name sni (any case): an
+ * exact name first, else a "*.rest" whose rest follows sni's first
+ * label.  NULL: use the [tls] certificate.  sni may be NULL.
+ */
+const struct config_tls_cert *config_find_tls_cert(const struct config *cfg,
+    const char *sni);
 
 const char *config_role_name(enum listen_role role);
 

@@ -2,11 +2,18 @@
 /*
  * The combination pass: checks that need more than one key, run after
  * every key is typed and the users and aliases files are read.  Each
- * error names the line of the key most likely to be wrong.
+ * error names the line of the key most likely to be wrong.  TLS files
+ * are only checked to be readable regular files: parsing the PEM is the
+ * tls module's business when the server starts.
  */
 #include "config/config_private.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/str.h"
 
@@ -78,6 +85,171 @@ config_check_listens(const struct config *cfg, const struct config_raw *raw,
 	}
 }
 
+/* The first raw section of kind (any name), or NULL. */
+static const struct config_raw_section *
+config_check_section(const struct config_raw *raw,
+    enum config_section_kind kind)
+{
+	size_t i;
+
+	for (i = 0; i < raw->n_sections; i++) {
+		if (raw->sections[i].kind == kind)
+			return &raw->sections[i];
+	}
+	return NULL;
+}
+
+/*
+ * Reports path unless it is a regular file this process may read.
+ * stat() and access() rather than open(): a path may name a FIFO or a
+ * device, and checking must not block or touch it.
+ */
+static void
+config_check_readable(const char *path, const char *key, unsigned line,
+    struct config_ctx *ctx)
+{
+	struct stat st;
+	char safe[200];
+
+	str_sanitize(safe, sizeof(safe), path, strlen(path));
+	if (stat(path, &st) == -1) {
+		config_error(ctx, NULL, line, "%s: %s: %s", key, safe,
+		    strerror(errno));
+		return;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		config_error(ctx, NULL, line, "%s: %s: %s", key, safe,
+		    strerror(EISDIR));
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		config_error(ctx, NULL, line, "%s: %s: not a regular file",
+		    key, safe);
+		return;
+	}
+	if (faccessat(AT_FDCWD, path, R_OK, AT_EACCESS) == -1)
+		config_error(ctx, NULL, line, "%s: %s: %s", key, safe,
+		    strerror(errno));
+}
+
+/* cert and key of one [tls] or [tls NAME]: both set, both readable. */
+static void
+config_check_tls_files(const struct config_raw *raw,
+    enum config_section_kind kind, const char *name, const char *cert,
+    const char *key, unsigned line, struct config_ctx *ctx)
+{
+	const char *label = kind == CONFIG_SECTION_TLS ? "tls" : "tls ";
+
+	if (cert == NULL)
+		config_error(ctx, NULL, line, "cert: missing in [%s%s]", label,
+		    name != NULL ? name : "");
+	else
+		config_check_readable(cert, "cert", config_check_line(raw,
+		    kind, name, "cert", line), ctx);
+	if (key == NULL)
+		config_error(ctx, NULL, line, "key: missing in [%s%s]", label,
+		    name != NULL ? name : "");
+	else
+		config_check_readable(key, "key", config_check_line(raw,
+		    kind, name, "key", line), ctx);
+}
+
+/* The [tls NAME] sections: each complete, named once, hostnames unique. */
+static void
+config_check_tls_certs(const struct config *cfg,
+    const struct config_raw *raw, unsigned tls_line, struct config_ctx *ctx)
+{
+	size_t i, j, h, g;
+
+	for (i = 0; i < cfg->n_tls_certs; i++) {
+		const struct config_tls_cert *tc = &cfg->tls_certs[i];
+		unsigned hline = config_check_line(raw,
+		    CONFIG_SECTION_TLS_CERT, tc->name, "hostnames", tc->line);
+		bool dup = false;
+
+		if (tls_line == 0)
+			config_error(ctx, NULL, tc->line, "[tls %s]: needs a "
+			    "[tls] section with the default certificate",
+			    tc->name);
+		for (j = 0; j < i && !dup; j++) {
+			if (str_casecmp(cfg->tls_certs[j].name, tc->name) != 0)
+				continue;
+			config_error(ctx, NULL, tc->line, "[tls %s]: duplicate "
+			    "tls name (first on line %u)", tc->name,
+			    cfg->tls_certs[j].line);
+			dup = true;
+		}
+		/* A duplicate's keys are found in the first: skip them. */
+		if (dup)
+			continue;
+		config_check_tls_files(raw, CONFIG_SECTION_TLS_CERT, tc->name,
+		    tc->cert, tc->key, tc->line, ctx);
+		/* A bad hostnames value was reported by the typing pass. */
+		if (tc->n_hostnames == 0 && config_raw_find(raw,
+		    CONFIG_SECTION_TLS_CERT, tc->name, "hostnames") == NULL)
+			config_error(ctx, NULL, tc->line, "hostnames: missing "
+			    "in [tls %s]", tc->name);
+		for (h = 0; h < tc->n_hostnames; h++) {
+			const char *name = tc->hostnames[h];
+			const struct config_tls_cert *o = NULL;
+
+			for (g = 0; g < h && o == NULL; g++) {
+				if (strcmp(tc->hostnames[g], name) == 0)
+					o = tc;
+			}
+			for (j = 0; j < i && o == NULL; j++) {
+				for (g = 0; g < cfg->tls_certs[j].n_hostnames;
+				    g++) {
+					if (strcmp(cfg->tls_certs[j].hostnames[g],
+					    name) == 0) {
+						o = &cfg->tls_certs[j];
+						break;
+					}
+				}
+			}
+			if (o == tc)
+				config_error(ctx, NULL, hline, "hostnames: %s "
+				    "is listed twice", name);
+			else if (o != NULL)
+				config_error(ctx, NULL, hline, "hostnames: %s "
+				    "is already used by [tls %s] on line %u",
+				    name, o->name, o->line);
+		}
+	}
+}
+
+static void
+config_check_tls(const struct config *cfg, const struct config_raw *raw,
+    struct config_ctx *ctx)
+{
+	const struct config_raw_section *tls = config_check_section(raw,
+	    CONFIG_SECTION_TLS);
+	unsigned tls_line = tls != NULL ? tls->line : 0;
+	size_t i;
+
+	if (tls != NULL)
+		config_check_tls_files(raw, CONFIG_SECTION_TLS, NULL,
+		    cfg->tls_cert, cfg->tls_key, tls->line, ctx);
+	config_check_tls_certs(cfg, raw, tls_line, ctx);
+	/*
+	 * AUTH is offered only over TLS, so a submission port without a
+	 * certificate could never take mail from anyone (RFC 8314 3.3,
+	 * RFC 4954 4).  An incomplete [tls] was reported above.
+	 */
+	if (tls != NULL)
+		return;
+	for (i = 0; i < cfg->n_listens; i++) {
+		const struct config_listen *l = &cfg->listens[i];
+
+		if (l->role == LISTEN_ROLE_MX)
+			continue;
+		config_error(ctx, NULL, config_check_line(raw,
+		    CONFIG_SECTION_LISTEN, l->name, "role", l->line),
+		    "role: role %s needs a [tls] certificate",
+		    config_role_name(l->role));
+	}
+}
+
 /* Domains are sorted by name and then by line, so duplicates are adjacent. */
 static void
 config_check_domains(const struct config *cfg, const struct config_raw *raw,
@@ -116,6 +288,7 @@ config_check(struct config *cfg, const struct config_raw *raw,
 	config_check_server(cfg, raw, ctx);
 	config_check_listens(cfg, raw, ctx);
 	config_check_domains(cfg, raw, ctx);
+	config_check_tls(cfg, raw, ctx);
 	if (cfg->n_listens == 0)
 		config_error(ctx, NULL, eof, "no [listen NAME] section: at "
 		    "least one is required");

@@ -19,6 +19,9 @@
 #define CONFIG_KEYS_STRUCT_SERVER struct config
 #define CONFIG_KEYS_STRUCT_LISTEN struct config_listen
 #define CONFIG_KEYS_STRUCT_DOMAIN struct config_domain
+#define CONFIG_KEYS_STRUCT_TLS struct config
+#define CONFIG_KEYS_STRUCT_TLS_CERT struct config_tls_cert
+#define CONFIG_KEYS_STRUCT_LIMITS struct config
 
 /* The C type of the field each key type stores into. */
 #define CONFIG_KEYS_CTYPE_HOSTNAME char *
@@ -32,6 +35,8 @@
 #define CONFIG_KEYS_CTYPE_ADDRESS char *
 #define CONFIG_KEYS_CTYPE_ROLE enum listen_role
 #define CONFIG_KEYS_CTYPE_LOCALPART char *
+#define CONFIG_KEYS_CTYPE_CIPHERS char *
+#define CONFIG_KEYS_CTYPE_HOSTNAMES char **
 
 /* A key whose field has the wrong type does not compile. */
 #define CONFIG_KEY(sec, key, type, def, min, max, field, doc)               \
@@ -53,12 +58,18 @@ static const char *const config_keys_section_names[] = {
 	[CONFIG_SECTION_SERVER] = "server",
 	[CONFIG_SECTION_LISTEN] = "listen",
 	[CONFIG_SECTION_DOMAIN] = "domain",
+	[CONFIG_SECTION_TLS] = "tls",
+	[CONFIG_SECTION_TLS_CERT] = "tls NAME",
+	[CONFIG_SECTION_LIMITS] = "limits",
 };
 
 /* Names for config_keys(), the docs and check-config --defaults. */
 #define CONFIG_KEYS_SECTION_SERVER "server"
 #define CONFIG_KEYS_SECTION_LISTEN "listen"
 #define CONFIG_KEYS_SECTION_DOMAIN "domain"
+#define CONFIG_KEYS_SECTION_TLS "tls"
+#define CONFIG_KEYS_SECTION_TLS_CERT "tls NAME"
+#define CONFIG_KEYS_SECTION_LIMITS "limits"
 #define CONFIG_KEYS_TYPE_HOSTNAME "hostname"
 #define CONFIG_KEYS_TYPE_PATH "path"
 #define CONFIG_KEYS_TYPE_USER "user name"
@@ -70,6 +81,8 @@ static const char *const config_keys_section_names[] = {
 #define CONFIG_KEYS_TYPE_ADDRESS "address"
 #define CONFIG_KEYS_TYPE_ROLE "mx | submission | submissions"
 #define CONFIG_KEYS_TYPE_LOCALPART "local part"
+#define CONFIG_KEYS_TYPE_CIPHERS "cipher list"
+#define CONFIG_KEYS_TYPE_HOSTNAMES "hostname list"
 
 static const struct config_key_info config_keys_info[] = {
 #define CONFIG_KEY(sec, key, type, def, min, max, field, doc)               \
@@ -89,6 +102,19 @@ config_keys(size_t *n_r)
 static const char *const config_keys_log_levels[] = {
 	"debug", "info", "notice", "warn", "err",
 };
+
+/*
+ * What an OpenSSL cipher string is written with: names, ':' ',' or ' '
+ * between them, '!' '-' '+' before them, "@STRENGTH", "@SECLEVEL=n".
+ * Whether the names exist is for OpenSSL to say when tern starts.
+ */
+static bool
+config_keys_is_cipher_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' &&
+	    strchr("-_.:, +!@=", c) != NULL);
+}
 
 static char **
 config_keys_str_field(void *base, const struct config_key *k)
@@ -119,9 +145,10 @@ static int
 config_keys_convert(const struct config_key *k, const char *value,
     void *base, const char **why_r)
 {
+	struct config_tls_cert *tc;
 	uint64_t v;
-	size_t i;
-	char *host, *port;
+	size_t i, n;
+	char *host, *port, **names;
 
 	*why_r = "a value";
 	if (*value == '\0')
@@ -213,6 +240,27 @@ config_keys_convert(const struct config_key *k, const char *value,
 		if (!config_name_is_local(value, strlen(value)))
 			return -1;
 		config_keys_set_str(base, k, str_lower(xstrdup(value)));
+		return 0;
+	case CONFIG_TYPE_CIPHERS:
+		*why_r = "an OpenSSL cipher list (letters, digits and "
+		    "-_.:,+!@= only)";
+		for (i = 0; value[i] != '\0'; i++) {
+			if (!config_keys_is_cipher_char((unsigned char)value[i]))
+				return -1;
+		}
+		config_keys_set_str(base, k, xstrdup(value));
+		return 0;
+	case CONFIG_TYPE_HOSTNAMES:
+		*why_r = "domain names or *.domain, separated by commas or "
+		    "blanks";
+		if (config_name_parse_hostnames(value, &names, &n) == -1)
+			return -1;
+		tc = base;
+		for (i = 0; i < tc->n_hostnames; i++)
+			free(tc->hostnames[i]);
+		free(tc->hostnames);
+		tc->hostnames = names;
+		tc->n_hostnames = n;
 		return 0;
 	}
 	log_panic("config_keys_convert: type %d", (int)k->type);
@@ -338,6 +386,47 @@ config_keys_listen(struct config *cfg, const struct config_raw_section *sec,
 }
 
 static void
+config_keys_tls_cert(struct config *cfg,
+    const struct config_raw_section *sec, struct config_ctx *ctx)
+{
+	struct config_tls_cert *tc;
+	char safe[80];
+
+	if (!config_name_is_listen(sec->name)) {
+		str_sanitize(safe, sizeof(safe), sec->name, strlen(sec->name));
+		config_error(ctx, NULL, sec->line, "[tls %s]: bad name: "
+		    "expected letters, digits, '-', '_' or '.'", safe);
+		return;
+	}
+	cfg->tls_certs = xreallocarray(cfg->tls_certs, cfg->n_tls_certs + 1,
+	    sizeof(*cfg->tls_certs));
+	tc = &cfg->tls_certs[cfg->n_tls_certs++];
+	memset(tc, 0, sizeof(*tc));
+	tc->name = xstrdup(sec->name);
+	tc->line = sec->line;
+	config_keys_defaults(CONFIG_SECTION_TLS_CERT, tc);
+	config_keys_section(sec, tc, ctx);
+}
+
+/*
+ * For sections allowed once ([server], [tls], [limits]): true the first
+ * time, with its line kept in *first_line; false and an error after.
+ */
+static bool
+config_keys_once(const struct config_raw_section *sec, unsigned *first_line,
+    struct config_ctx *ctx)
+{
+	if (*first_line != 0) {
+		config_error(ctx, NULL, sec->line, "duplicate [%s] section "
+		    "(first on line %u)", config_keys_section_names[sec->kind],
+		    *first_line);
+		return false;
+	}
+	*first_line = sec->line;
+	return true;
+}
+
+static void
 config_keys_domain(struct config *cfg, const struct config_raw_section *sec,
     struct config_ctx *ctx)
 {
@@ -364,23 +453,31 @@ int
 config_keys_apply(struct config *cfg, const struct config_raw *raw,
     struct config_ctx *ctx)
 {
-	unsigned before = ctx->n_errors, server_line = 0;
+	unsigned before = ctx->n_errors;
+	unsigned server_line = 0, tls_line = 0, limits_line = 0;
 	size_t i;
 
 	config_keys_defaults(CONFIG_SECTION_SERVER, cfg);
+	config_keys_defaults(CONFIG_SECTION_TLS, cfg);
+	config_keys_defaults(CONFIG_SECTION_LIMITS, cfg);
 	for (i = 0; i < raw->n_sections; i++) {
 		const struct config_raw_section *sec = &raw->sections[i];
 
 		switch (sec->kind) {
 		case CONFIG_SECTION_SERVER:
-			if (server_line != 0) {
-				config_error(ctx, NULL, sec->line, "duplicate "
-				    "[server] section (first on line %u)",
-				    server_line);
-				break;
-			}
-			server_line = sec->line;
-			config_keys_section(sec, cfg, ctx);
+			if (config_keys_once(sec, &server_line, ctx))
+				config_keys_section(sec, cfg, ctx);
+			break;
+		case CONFIG_SECTION_TLS:
+			if (config_keys_once(sec, &tls_line, ctx))
+				config_keys_section(sec, cfg, ctx);
+			break;
+		case CONFIG_SECTION_LIMITS:
+			if (config_keys_once(sec, &limits_line, ctx))
+				config_keys_section(sec, cfg, ctx);
+			break;
+		case CONFIG_SECTION_TLS_CERT:
+			config_keys_tls_cert(cfg, sec, ctx);
 			break;
 		case CONFIG_SECTION_LISTEN:
 			config_keys_listen(cfg, sec, ctx);

@@ -4,15 +4,18 @@
  * the INI pass (config_raw.c), the typing pass (config_keys.c), reads
  * each domain's users and aliases files, and runs the combination pass
  * (config_check.c).  Every error of every pass is reported; any error
- * means no config.
+ * means no config.  The embedded default with TLS is built as text and
+ * loaded like any file, so it is checked the same way.
  */
 #include "config/config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/config_private.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "core/xalloc.h"
 
 /* The config tern runs on when no file is given: see docs/config.md. */
@@ -131,4 +134,67 @@ config_load_default(struct config **cfg_r, struct buf *err)
 {
 	return config_load_text("(default)", config_load_default_text,
 	    sizeof(config_load_default_text) - 1, cfg_r, err);
+}
+
+/*
+ * Whether path survives being written as "key = path" on a line of its
+ * own: a newline would start a new line, " ;" an inline comment, and
+ * inih trims blanks at the ends and caps the line length.
+ */
+static bool
+config_load_is_writable_path(const char *path)
+{
+	size_t len = strlen(path), i;
+
+	if (len == 0 || len > CONFIG_DEFAULT_PATH_MAX_BYTES)
+		return false;
+	if (path[0] == ' ' || path[0] == '\t' || path[len - 1] == ' ' ||
+	    path[len - 1] == '\t')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (path[i] == '\n' || path[i] == '\r')
+			return false;
+		if (path[i] == ';' && i > 0 &&
+		    (path[i - 1] == ' ' || path[i - 1] == '\t'))
+			return false;
+	}
+	return true;
+}
+
+int
+config_load_default_tls(const char *cert, const char *key,
+    const char *users_path, struct config **cfg_r, struct buf *err)
+{
+	const char *const paths[] = { cert, key, users_path };
+	static const char *const keys[] = { "cert", "key", "users" };
+	char *text;
+	size_t i;
+	int rc;
+
+	ASSERT(cert != NULL && key != NULL);
+	for (i = 0; i < N_ELEMENTS(paths); i++) {
+		if (paths[i] == NULL || config_load_is_writable_path(paths[i]))
+			continue;
+		rc = buf_printf(err, "(default):0: %s: path cannot be written "
+		    "in a config file (CR, LF, \" ;\", blanks at an end, or "
+		    "over %d bytes)\n", keys[i], CONFIG_DEFAULT_PATH_MAX_BYTES);
+		(void)rc;
+		return -1;
+	}
+	/* The default text ends inside [domain localhost]. */
+	text = xasprintf("%s%s%s%s"
+	    "\n"
+	    "[listen submission]\n"
+	    "address = 127.0.0.1:2587\n"
+	    "role = submission\n"
+	    "\n"
+	    "[tls]\n"
+	    "cert = %s\n"
+	    "key = %s\n", config_load_default_text,
+	    users_path != NULL ? "users = " : "",
+	    users_path != NULL ? users_path : "",
+	    users_path != NULL ? "\n" : "", cert, key);
+	rc = config_load_text("(default)", text, strlen(text), cfg_r, err);
+	free(text);
+	return rc;
 }

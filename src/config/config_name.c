@@ -3,12 +3,15 @@
  * Syntax checks for the names a config holds: domain names (RFC 1035
  * 2.3.1 LDH labels, RFC 5321 4.5.3.1.2 length), local parts that become
  * Maildir directory names (RFC 5321 4.1.2 dot-atom, minus '/'), listener
- * names, login names and numeric listen addresses.  No lookups here.
+ * names, login names, numeric listen addresses and the hostnames of a
+ * [tls NAME] (RFC 6125 6.4.3 wildcards, one whole leftmost label only).
+ * No lookups here.
  */
 #include "config/config_private.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/str.h"
@@ -151,6 +154,56 @@ config_name_is_user(const char *s)
 			return false;
 	}
 	return true;
+}
+
+bool
+config_name_is_tls_hostname(const char *s, size_t len)
+{
+	/*
+	 * "*.rest" only: a partial label ("mail*.example") or a wildcard
+	 * further right is what RFC 6125 6.4.3 allows clients to refuse.
+	 */
+	if (len >= 2 && s[0] == '*' && s[1] == '.')
+		return config_name_is_domain(s + 2, len - 2);
+	return config_name_is_domain(s, len);
+}
+
+static bool
+config_name_is_list_sep(char c)
+{
+	return c == ',' || c == ' ' || c == '\t';
+}
+
+int
+config_name_parse_hostnames(const char *s, char ***names_r, size_t *n_r)
+{
+	char **names = NULL;
+	size_t n = 0, len, i;
+
+	for (;;) {
+		while (config_name_is_list_sep(*s))
+			s++;
+		if (*s == '\0')
+			break;
+		for (len = 0; s[len] != '\0' && !config_name_is_list_sep(s[len]);
+		    len++)
+			continue;
+		if (!config_name_is_tls_hostname(s, len))
+			goto fail;
+		names = xreallocarray(names, n + 1, sizeof(*names));
+		names[n++] = str_lower(xstrndup(s, len));
+		s += len;
+	}
+	if (n == 0)
+		return -1;
+	*names_r = names;
+	*n_r = n;
+	return 0;
+fail:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return -1;
 }
 
 int

@@ -22,11 +22,16 @@
 #define CONFIG_NAME_MAX_BYTES 64	/* NAME of [listen NAME] */
 #define CONFIG_USER_MAX_BYTES 32	/* a system login name */
 #define CONFIG_PATH_MAX_BYTES 4095
+/* A path config_load_default_tls() writes into a "key = value" line. */
+#define CONFIG_DEFAULT_PATH_MAX_BYTES 180
 
 enum config_section_kind {
 	CONFIG_SECTION_SERVER,
 	CONFIG_SECTION_LISTEN,
 	CONFIG_SECTION_DOMAIN,
+	CONFIG_SECTION_TLS,		/* [tls], no name */
+	CONFIG_SECTION_TLS_CERT,	/* [tls NAME] */
+	CONFIG_SECTION_LIMITS,
 };
 
 enum config_type {
@@ -41,6 +46,8 @@ enum config_type {
 	CONFIG_TYPE_ADDRESS,
 	CONFIG_TYPE_ROLE,
 	CONFIG_TYPE_LOCALPART,
+	CONFIG_TYPE_CIPHERS,
+	CONFIG_TYPE_HOSTNAMES,
 };
 
 /* One row of config_keys.def, with the offset of its field. */
@@ -51,7 +58,8 @@ struct config_key {
 	const char *def;
 	uint64_t min;
 	uint64_t max;
-	size_t offset;		/* in struct config, _listen or _domain */
+	size_t offset;		/* in struct config, _listen, _domain or
+				 * _tls_cert */
 };
 
 /* "key = value" as the INI pass saw it. */
@@ -64,7 +72,7 @@ struct config_raw_entry {
 /* One [section] header and the entries under it, in file order. */
 struct config_raw_section {
 	enum config_section_kind kind;
-	char *name;		/* NAME of [listen NAME] / [domain NAME] */
+	char *name;		/* NAME of [listen|domain|tls NAME], or NULL */
 	unsigned line;
 	struct config_raw_entry *entries;
 	size_t n_entries;
@@ -134,6 +142,15 @@ bool config_name_is_local(const char *s, size_t len);
 bool config_name_is_listen(const char *s);
 /* A login name for [server] user. */
 bool config_name_is_user(const char *s);
+/* A hostname of [tls NAME]: a domain name, or "*." and a domain name. */
+bool config_name_is_tls_hostname(const char *s, size_t len);
+/*
+ * Splits a [tls NAME] hostnames value at commas and blanks into
+ * lowercased heap copies in *names_r (*n_r of them, at least one).  0,
+ * or -1 if a name is malformed or there is none; nothing is then set.
+ */
+ATTR_WUR int config_name_parse_hostnames(const char *s, char ***names_r,
+    size_t *n_r);
 /*
  * A numeric "host:port" or "[ipv6]:port".  Sets heap copies of the host
  * (normalized by inet_ntop, no brackets) and the port.  0 or -1.

@@ -65,7 +65,7 @@ config_raw_add_section(struct config_raw_reader *r,
 /*
  * Handles "[type]" or "[type NAME]" (s is the line after leading blanks,
  * len its length without the newline).  Section types are [server],
- * [listen NAME] and [domain NAME].
+ * [listen NAME], [domain NAME], [tls], [tls NAME] and [limits].
  */
 static void
 config_raw_header(struct config_raw_reader *r, const char *s, size_t len)
@@ -98,13 +98,22 @@ config_raw_header(struct config_raw_reader *r, const char *s, size_t len)
 	tlen = i;
 	config_raw_trim(&name, &nlen);
 	str_sanitize(safe, sizeof(safe), type, tlen);
-	if (tlen == 6 && memcmp(type, "server", 6) == 0) {
+	if ((tlen == 6 && memcmp(type, "server", 6) == 0) ||
+	    (tlen == 6 && memcmp(type, "limits", 6) == 0)) {
 		if (nlen > 0) {
 			config_error(r->ctx, NULL, r->line,
-			    "[server] takes no name");
+			    "[%s] takes no name", safe);
 			return;
 		}
-		config_raw_add_section(r, CONFIG_SECTION_SERVER, NULL);
+		config_raw_add_section(r, type[0] == 's' ?
+		    CONFIG_SECTION_SERVER : CONFIG_SECTION_LIMITS, NULL);
+	} else if (tlen == 3 && memcmp(type, "tls", 3) == 0) {
+		/* [tls] is the default certificate, [tls NAME] one by SNI. */
+		if (nlen == 0)
+			config_raw_add_section(r, CONFIG_SECTION_TLS, NULL);
+		else
+			config_raw_add_section(r, CONFIG_SECTION_TLS_CERT,
+			    xstrndup(name, nlen));
 	} else if ((tlen == 6 && memcmp(type, "listen", 6) == 0) ||
 	    (tlen == 6 && memcmp(type, "domain", 6) == 0)) {
 		if (nlen == 0) {

@@ -39,14 +39,59 @@ load_ok(const char *text)
 	return cfg;
 }
 
+struct tmpdir {
+	char path[64];
+};
+
+static void
+tmpdir_make(struct tmpdir *t)
+{
+	assert_int_equal(snprintf(t->path, sizeof(t->path),
+	    "/tmp/tern-test-config.XXXXXX") < (int)sizeof(t->path), 1);
+	assert_non_null(mkdtemp(t->path));
+}
+
+static char *
+tmpdir_write(const struct tmpdir *t, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", t->path, name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+static void
+tmpdir_remove(const struct tmpdir *t, const char *const *names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", t->path, names[i]);
+
+		(void)unlink(path);
+		free(path);
+	}
+	assert_int_equal(rmdir(t->path), 0);
+}
+
 static void
 test_config_full(void **state)
 {
+	static const char *const names[] = { "cert.pem", "key.pem" };
+	struct tmpdir t;
 	struct config *cfg;
 	const struct config_domain *d;
+	char *cert, *key, *text;
 
 	(void)state;
-	cfg = load_ok(
+	/* Submission roles need [tls], whose files must be readable. */
+	tmpdir_make(&t);
+	cert = tmpdir_write(&t, "cert.pem", "not parsed by config\n");
+	key = tmpdir_write(&t, "key.pem", "not parsed by config\n");
+	text = xasprintf(
 	    "; comment\n"
 	    "# comment\n"
 	    "[server]\n"
@@ -76,7 +121,17 @@ test_config_full(void **state)
 	    "role = submissions\n"
 	    "[domain Zeta.Example]\n"
 	    "[domain alpha.example]\n"
-	    "catch_all = postmaster\n");
+	    "catch_all = postmaster\n"
+	    "[tls]\n"
+	    "cert = %s\n"
+	    "key = %s\n", cert, key);
+	cfg = load_ok(text);
+	free(text);
+	assert_string_equal(cfg->tls_cert, cert);
+	assert_string_equal(cfg->tls_key, key);
+	free(cert);
+	free(key);
+	tmpdir_remove(&t, names, N_ELEMENTS(names));
 	assert_string_equal(cfg->path, "t.conf");
 	assert_string_equal(cfg->hostname, "mail.example.test");
 	assert_string_equal(cfg->spool, "/tmp/spool");
@@ -147,6 +202,14 @@ test_config_defaults(void **state)
 	assert_int_equal(cfg->session_timeout, 3600);
 	assert_int_equal(cfg->bare_newline, BARE_NEWLINE_REJECT);
 	assert_string_equal(cfg->log_level, "info");
+	assert_null(cfg->tls_cert);
+	assert_null(cfg->tls_key);
+	assert_null(cfg->tls_ciphers);
+	assert_int_equal(cfg->n_tls_certs, 0);
+	assert_int_equal(cfg->user_messages_per_hour, 1000);
+	assert_int_equal(cfg->auth_max_failures, 5);
+	assert_int_equal(cfg->auth_failure_window, 900);
+	assert_int_equal(cfg->auth_block_time, 900);
 	assert_int_equal(cfg->listens[0].role, LISTEN_ROLE_MX);
 	assert_null(cfg->domains[0].catch_all);
 	assert_null(cfg->domains[0].users_path);
@@ -175,6 +238,7 @@ test_config_embedded_default(void **state)
 	assert_string_equal(cfg->domains[0].name, "localhost");
 	assert_string_equal(cfg->domains[0].catch_all, "postmaster");
 	assert_ptr_equal(cfg->primary_domain, &cfg->domains[0]);
+	assert_null(cfg->tls_cert);	/* no TLS without a certificate */
 	config_free(&cfg);
 	buf_clear(&err);
 }
@@ -372,44 +436,6 @@ test_config_many_errors(void **state)
 }
 
 /* ---- files: users, aliases, config_load() --------------------------- */
-
-struct tmpdir {
-	char path[64];
-};
-
-static void
-tmpdir_make(struct tmpdir *t)
-{
-	assert_int_equal(snprintf(t->path, sizeof(t->path),
-	    "/tmp/tern-test-config.XXXXXX") < (int)sizeof(t->path), 1);
-	assert_non_null(mkdtemp(t->path));
-}
-
-static char *
-tmpdir_write(const struct tmpdir *t, const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s", t->path, name);
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-	return path;
-}
-
-static void
-tmpdir_remove(const struct tmpdir *t, const char *const *names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		char *path = xasprintf("%s/%s", t->path, names[i]);
-
-		(void)unlink(path);
-		free(path);
-	}
-	assert_int_equal(rmdir(t->path), 0);
-}
 
 static void
 test_config_files(void **state)
