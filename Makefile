@@ -31,7 +31,7 @@ SAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer \
 SAN_LDFLAGS := -fsanitize=address,undefined -pthread
 
 # Modules, lowest first.  MOD_DEPS_x lists what module x may use.
-MODULES := core config policy smtp auth tls spool deliver queue server
+MODULES := core config policy smtp auth tls spool deliver queue server cli
 MOD_DEPS_core    :=
 MOD_DEPS_config  := core
 MOD_DEPS_policy  := config core
@@ -42,6 +42,7 @@ MOD_DEPS_spool   := core
 MOD_DEPS_deliver := spool config core
 MOD_DEPS_queue   := deliver spool policy config core
 MOD_DEPS_server  := queue deliver spool smtp auth tls policy config core
+MOD_DEPS_cli     := auth config core
 
 mod_srcs = $(wildcard src/$(1)/*.c)
 
@@ -50,7 +51,7 @@ objs = $(patsubst src/%.c,build/$(1)/obj/%.o,$(call mod_srcs,$(2)))
 # $(call libs,variant,modules...) — archives in link order
 libs = $(foreach m,$(2),build/$(1)/lib/$(m).a)
 
-ALL_LIBS_ORDER := server queue deliver spool smtp auth tls policy config core
+ALL_LIBS_ORDER := cli server queue deliver spool smtp auth tls policy config core
 
 .PHONY: all run test unit integration fuzz fuzz-smoke bench lint format \
 	format-check check-headers check-deps deps test-deps clean san

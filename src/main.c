@@ -5,21 +5,33 @@
  *
  *   tern serve [-c FILE]        run the server in the foreground
  *   tern check-config [-c FILE] validate a config file
+ *   tern user VERB ... [-c FILE] manage a domain's users
  *   tern version | help
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "cli/cli.h"
 #include "config/config.h"
 #include "server/server.h"
 
 #define TERN_VERSION "0.1.0"
 #define TERN_DEFAULT_CONFIG "/etc/tern/tern.conf"
+/*
+ * The embedded default offers TLS and a submission port when these
+ * exist; `make run` creates them (a self-signed certificate and a demo
+ * account).
+ */
+#define TERN_DEMO_CERT "./var/tls/cert.pem"
+#define TERN_DEMO_KEY "./var/tls/key.pem"
+#define TERN_DEMO_USERS "./var/localhost.users"
 
 #define EXIT_USAGE 2
 
@@ -31,12 +43,19 @@ main_usage(FILE *fp)
 	    "(foreground, logs to stderr)\n"
 	    "       tern check-config [-c FILE]  check a configuration "
 	    "file\n"
+	    "       tern user add|passwd|del DOMAIN NAME [--password-stdin] "
+	    "[-c FILE]\n"
+	    "       tern user list DOMAIN [-c FILE]\n"
 	    "       tern version                 print the version\n"
 	    "       tern help                    show this help\n"
 	    "\n"
 	    "serve without -c runs the embedded default configuration: an "
 	    "MX on\n127.0.0.1:2525 for the domain localhost, state in "
-	    "./var/.\ncheck-config without -c checks $TERN_CONFIG, or "
+	    "./var/.\nIf " TERN_DEMO_CERT " and " TERN_DEMO_KEY " exist "
+	    "(make run creates them), it also\noffers STARTTLS and "
+	    "submission on 127.0.0.1:2587 for the users in\n"
+	    TERN_DEMO_USERS ".\n"
+	    "The other commands read -c FILE, or $TERN_CONFIG, or "
 	    TERN_DEFAULT_CONFIG ".\n");
 }
 
@@ -94,20 +113,42 @@ main_log_level(const char *name)
 	return LOG_LEVEL_INFO;
 }
 
+/* What serve loaded at startup, so that a reload loads the same. */
+struct main_source {
+	const char *path;	/* NULL: the embedded default */
+};
+
+static bool
+main_file_exists(const char *path)
+{
+	return access(path, R_OK) == 0;
+}
+
+static int
+main_load(void *arg, struct config **cfg_r, struct buf *err)
+{
+	const struct main_source *src = arg;
+
+	if (src->path != NULL)
+		return config_load(src->path, cfg_r, err);
+	if (main_file_exists(TERN_DEMO_CERT) && main_file_exists(TERN_DEMO_KEY))
+		return config_load_default_tls(TERN_DEMO_CERT, TERN_DEMO_KEY,
+		    main_file_exists(TERN_DEMO_USERS) ? TERN_DEMO_USERS : NULL,
+		    cfg_r, err);
+	return config_load_default(cfg_r, err);
+}
+
 static int
 main_serve(int argc, char **argv)
 {
-	const char *path = NULL;
+	static struct main_source src;
 	struct config *cfg = NULL;
 	struct buf err;
-	int rc;
 
-	if (main_parse_config_opt(argc, argv, &path) == -1)
+	if (main_parse_config_opt(argc, argv, &src.path) == -1)
 		return EXIT_USAGE;
 	buf_init(&err, 256, 0);
-	rc = path != NULL ? config_load(path, &cfg, &err) :
-	    config_load_default(&cfg, &err);
-	if (rc == -1) {
+	if (main_load(&src, &cfg, &err) == -1) {
 		fprintf(stderr, "%s", buf_cstr(&err));
 		fprintf(stderr, "tern: not started: configuration errors\n");
 		buf_clear(&err);
@@ -115,19 +156,60 @@ main_serve(int argc, char **argv)
 	}
 	buf_clear(&err);
 	log_set_level(main_log_level(cfg->log_level));
-	return server_main(cfg);
+	return server_main(cfg, main_load, &src);
+}
+
+/* The config file for commands other than serve: -c, $TERN_CONFIG, or the default. */
+static const char *
+main_config_path(void)
+{
+	const char *path = getenv("TERN_CONFIG");
+
+	return path != NULL && *path != '\0' ? path : TERN_DEFAULT_CONFIG;
+}
+
+/*
+ * tern user ...: takes -c FILE anywhere among its arguments.
+ */
+static int
+main_user(int argc, char **argv)
+{
+	const char *path = main_config_path();
+	struct config *cfg = NULL;
+	struct buf err;
+	int i, n = 0, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0) {
+			if (i + 1 >= argc) {
+				main_usage(stderr);
+				return EXIT_USAGE;
+			}
+			path = argv[++i];
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	buf_init(&err, 256, 0);
+	if (config_load(path, &cfg, &err) == -1) {
+		fprintf(stderr, "%s", buf_cstr(&err));
+		buf_clear(&err);
+		return 1;
+	}
+	buf_clear(&err);
+	rc = cli_user(cfg, n, argv);
+	config_free(&cfg);
+	return rc;
 }
 
 static int
 main_check_config(int argc, char **argv)
 {
-	const char *path = getenv("TERN_CONFIG");
+	const char *path = main_config_path();
 	struct config *cfg = NULL;
 	struct buf err;
 	int rc;
 
-	if (path == NULL || *path == '\0')
-		path = TERN_DEFAULT_CONFIG;
 	if (main_parse_config_opt(argc, argv, &path) == -1)
 		return EXIT_USAGE;
 	buf_init(&err, 256, 0);
@@ -157,6 +239,8 @@ main(int argc, char **argv)
 		return main_serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "check-config") == 0)
 		return main_check_config(argc - 1, argv + 1);
+	if (strcmp(cmd, "user") == 0)
+		return main_user(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("tern %s\n", TERN_VERSION);
 		return 0;

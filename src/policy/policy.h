@@ -79,4 +79,13 @@ struct policy_result policy_check_rcpt(const struct config *cfg,
 ATTR_WUR int policy_expand(const struct config *cfg, struct envelope *env,
     struct policy_result *result_r);
 
+/*
+ * Whether the authenticated user login (a full address) may use from as
+ * envelope sender: their own address, with or without +detail, or an
+ * alias of a served domain that expands to their mailbox.  The null
+ * sender and every other address are not theirs.
+ */
+bool policy_sender_is_owned(const struct config *cfg, const char *login,
+    const char *from);
+
 #endif

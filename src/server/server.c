@@ -25,6 +25,7 @@
 #include "queue/queue.h"
 #include "server/server_private.h"
 #include "spool/spool.h"
+#include "tls/tls.h"
 
 /* How long a shutdown waits for sessions to say goodbye. */
 #define SERVER_SHUTDOWN_GRACE_S 10
@@ -149,6 +150,45 @@ server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	    &tv);
 }
 
+/*
+ * SIGHUP: builds a new config and TLS contexts and swaps them in.  Any
+ * error keeps the old ones.  Sessions in progress keep their TLS
+ * context; listeners need a restart to change.
+ */
+static void
+server_on_reload_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct config *cfg = NULL;
+	struct tls_server *tls = NULL;
+	struct buf err;
+
+	(void)sig;
+	(void)what;
+	buf_init(&err, 256, 0);
+	if (srv->load(srv->load_arg, &cfg, &err) == -1 ||
+	    server_tls_load(cfg, &tls, &err) == -1) {
+		log_err("reload refused, old configuration stays:\n%s",
+		    buf_cstr(&err));
+		config_free(&cfg);
+		buf_clear(&err);
+		return;
+	}
+	buf_clear(&err);
+	if (server_listen_changed(srv, cfg))
+		log_warn("reload: listener changes take effect at restart");
+	if (tls == NULL && srv->tls != NULL)
+		log_warn("reload: [tls] removed; STARTTLS stays off for new "
+		    "sessions");
+	tls_server_free(&srv->tls);
+	srv->tls = tls;
+	queue_set_config(srv->queue, cfg);
+	config_free(&srv->cfg);
+	srv->cfg = cfg;
+	server_auth_set_limits(srv);
+	log_info("reload done config=%s", cfg->path);
+}
+
 static int
 server_setup_events(struct server *srv)
 {
@@ -158,10 +198,14 @@ server_setup_events(struct server *srv)
 	    srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, server_on_stop_signal,
 	    srv);
+	srv->sig_hup = evsignal_new(srv->base, SIGHUP,
+	    server_on_reload_signal, srv);
 	if (srv->spool_ev == NULL || srv->sig_term == NULL ||
-	    srv->sig_int == NULL || event_add(srv->spool_ev, NULL) == -1 ||
+	    srv->sig_int == NULL || srv->sig_hup == NULL ||
+	    event_add(srv->spool_ev, NULL) == -1 ||
 	    event_add(srv->sig_term, NULL) == -1 ||
-	    event_add(srv->sig_int, NULL) == -1)
+	    event_add(srv->sig_int, NULL) == -1 ||
+	    event_add(srv->sig_hup, NULL) == -1)
 		return -1;
 	return 0;
 }
@@ -170,10 +214,12 @@ static void
 server_teardown(struct server *srv)
 {
 	server_listen_close(srv);
-	/* Pending commits finish (and report) before sessions go. */
+	/* Pending commits finish before sessions go (callbacks dropped). */
 	if (srv->spool != NULL)
 		spool_close(&srv->spool);
 	server_conn_drop_all(srv);
+	server_auth_free(srv);
+	tls_server_free(&srv->tls);
 	queue_free(&srv->queue);
 	if (srv->spool_ev != NULL)
 		event_free(srv->spool_ev);
@@ -181,15 +227,17 @@ server_teardown(struct server *srv)
 		event_free(srv->sig_term);
 	if (srv->sig_int != NULL)
 		event_free(srv->sig_int);
+	if (srv->sig_hup != NULL)
+		event_free(srv->sig_hup);
 	server_iptable_free(&srv->iptable);
-	free(srv->listeners);
+	server_listen_free(srv);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	config_free(&srv->cfg);
 }
 
 int
-server_main(struct config *cfg)
+server_main(struct config *cfg, server_load_fn *load, void *load_arg)
 {
 	struct server srv;
 	struct buf err;
@@ -198,11 +246,18 @@ server_main(struct config *cfg)
 	memset(&srv, 0, sizeof(srv));
 	TAILQ_INIT(&srv.conns);
 	srv.cfg = cfg;
+	srv.load = load;
+	srv.load_arg = load_arg;
 	srv.next_sid = (uint64_t)time(NULL) << 20;
 	buf_init(&err, 256, 0);
 	(void)signal(SIGPIPE, SIG_IGN);
 
 	if (server_listen_open(&srv, &err) == -1) {
+		log_err("%s", buf_cstr(&err));
+		goto out;
+	}
+	/* Keys are often readable by root alone: load before the drop. */
+	if (server_tls_load(cfg, &srv.tls, &err) == -1) {
 		log_err("%s", buf_cstr(&err));
 		goto out;
 	}
@@ -219,6 +274,7 @@ server_main(struct config *cfg)
 		log_err("cannot set up the event loop");
 		goto out;
 	}
+	server_auth_init(&srv);
 	if (queue_recover(srv.queue, &err) == -1) {
 		log_err("spool recovery: %s", buf_cstr(&err));
 		goto out;

@@ -17,12 +17,14 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "core/log.h"
 #include "core/str.h"
 #include "core/xalloc.h"
 #include "config/config.h"
+#include "auth/auth_sasl.h"
 #include "policy/policy.h"
 #include "smtp/smtp_session.h"
 
@@ -33,7 +35,6 @@
 /* Give up on a client that does not read our replies. */
 #define SERVER_CONN_WRITE_TIMEOUT_S 300
 
-static void server_conn_process(struct server_conn *c);
 static void server_conn_free(struct server_conn *c);
 
 static enum smtp_role
@@ -69,8 +70,13 @@ server_conn_set_addr(struct server_conn *c, const struct sockaddr *sa,
 		(void)!str_copy(c->addr, "unknown", sizeof(c->addr));
 }
 
-/* Sends what the session queued in c->out. */
-static void
+bool
+server_conn_is_waiting(const struct server_conn *c)
+{
+	return c->commit_pending || c->auth_pending || c->starttls_pending;
+}
+
+void
 server_conn_flush(struct server_conn *c)
 {
 	if (c->out.len == 0 || c->bev == NULL)
@@ -92,7 +98,7 @@ server_conn_set_timeouts(struct server_conn *c)
 }
 
 /* Marks the connection for an orderly close: reading stops, output goes. */
-static void
+void
 server_conn_close(struct server_conn *c, const char *reason)
 {
 	if (c->close_reason == NULL)
@@ -107,7 +113,7 @@ server_conn_close(struct server_conn *c, const char *reason)
  * nothing is left to send (else the write callback does).  Must be the
  * last use of c by the caller.
  */
-static void
+void
 server_conn_finish(struct server_conn *c)
 {
 	server_conn_flush(c);
@@ -120,8 +126,8 @@ static void
 server_conn_on_rcpt(struct server_conn *c, const char *rcpt)
 {
 	struct policy_client client = {
-		.role = c->listener->conf->role,
-		.authenticated = false,
+		.role = c->listener->role,
+		.authenticated = c->auth_user != NULL,
 	};
 	struct policy_result pr;
 	struct smtp_result r = { 0 };
@@ -135,6 +141,8 @@ server_conn_on_rcpt(struct server_conn *c, const char *rcpt)
 		log_info("%s smtp rcpt refused to=<%s> result=%d %s", c->sid,
 		    str_sanitize(safe, sizeof(safe), rcpt, strlen(rcpt)),
 		    pr.code, pr.enh);
+	} else if (c->auth_user != NULL) {
+		(void)server_auth_take_rcpt(c, &r);
 	}
 	smtp_session_resume(c->session, &c->out, &r);
 }
@@ -153,6 +161,8 @@ server_conn_on_event(struct server_conn *c, enum smtp_event ev,
 	case SMTP_EV_NONE:
 		return true;
 	case SMTP_EV_MAIL:
+		if (c->auth_user != NULL)
+			(void)server_auth_check_sender(c, d->mail_from, &r);
 		smtp_session_resume(c->session, &c->out, &r);
 		return true;
 	case SMTP_EV_RCPT:
@@ -176,18 +186,16 @@ server_conn_on_event(struct server_conn *c, enum smtp_event ev,
 		server_message_abort(c);
 		return true;
 	case SMTP_EV_STARTTLS:
-		/* Never offered before TLS support exists; a bug if seen. */
-		log_err("%s smtp STARTTLS event without TLS support", c->sid);
-		server_conn_close(c, "error");
+		/* The upgrade starts once the 220 is out (write callback). */
+		c->starttls_pending = true;
 		return false;
 	case SMTP_EV_CLOSE:
 		server_conn_close(c, "quit");
 		return false;
 	case SMTP_EV_AUTH:
 	case SMTP_EV_AUTH_RESPONSE:
-		log_err("%s smtp AUTH event not wired", c->sid);
-		server_conn_close(c, "error");
-		return false;
+		server_auth_on_event(c, ev, d);
+		return !server_conn_is_waiting(c) && !c->closing;
 	}
 	log_panic("server_conn_on_event: bad event %d", (int)ev);
 }
@@ -197,7 +205,7 @@ server_conn_on_event(struct server_conn *c, enum smtp_event ev,
  * input is used up, a commit is awaited, the connection closes, or too
  * much output waits for a slow reader.
  */
-static void
+void
 server_conn_process(struct server_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -205,7 +213,7 @@ server_conn_process(struct server_conn *c)
 	struct smtp_event_data d;
 	enum smtp_event ev;
 
-	while (!c->closing && !c->commit_pending) {
+	while (!c->closing && !server_conn_is_waiting(c)) {
 		struct evbuffer_iovec vec;
 		size_t n;
 
@@ -237,7 +245,7 @@ server_conn_process(struct server_conn *c)
 	}
 	server_conn_flush(c);
 	server_conn_set_timeouts(c);
-	if (c->commit_pending)
+	if (server_conn_is_waiting(c))
 		bufferevent_disable(c->bev, EV_READ);
 	else if (evbuffer_get_length(out) <= SERVER_CONN_OUT_HIGH_BYTES)
 		bufferevent_enable(c->bev, EV_READ);
@@ -257,6 +265,20 @@ server_conn_commit_done(struct server_conn *c, const struct smtp_result *r)
 	server_conn_process(c);
 }
 
+static void server_conn_on_read(struct bufferevent *bev, void *arg);
+static void server_conn_on_write(struct bufferevent *bev, void *arg);
+static void server_conn_on_event_bev(struct bufferevent *bev, short what,
+    void *arg);
+
+void
+server_conn_setup_bev(struct server_conn *c)
+{
+	bufferevent_setcb(c->bev, server_conn_on_read, server_conn_on_write,
+	    server_conn_on_event_bev, c);
+	server_conn_set_timeouts(c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
 static void
 server_conn_on_read(struct bufferevent *bev, void *arg)
 {
@@ -274,8 +296,13 @@ server_conn_on_write(struct bufferevent *bev, void *arg)
 			server_conn_free(c);
 		return;
 	}
+	if (c->starttls_pending) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			server_tls_upgrade(c);
+		return;
+	}
 	/* Output drained below the high mark: take commands again. */
-	if (!c->commit_pending)
+	if (!server_conn_is_waiting(c))
 		server_conn_process(c);
 }
 
@@ -285,6 +312,10 @@ server_conn_on_event_bev(struct bufferevent *bev, short what, void *arg)
 	struct server_conn *c = arg;
 
 	(void)bev;
+	if ((what & BEV_EVENT_CONNECTED) != 0) {
+		server_tls_on_connected(c);
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) != 0 && (what & BEV_EVENT_READING)) {
 		log_info("%s smtp timeout state=%s", c->sid,
 		    smtp_session_in_data(c->session) ? "data" : "command");
@@ -307,7 +338,10 @@ server_conn_on_event_bev(struct bufferevent *bev, short what, void *arg)
 		if (c->writer != NULL)
 			server_message_abort(c);
 		c->close_reason = (what & BEV_EVENT_TIMEOUT) != 0 ?
-		    "write-timeout" : "error";
+		    "write-timeout" : c->tls && !c->tls_done ?
+		    "tls-handshake-failed" : "error";
+		if (c->tls && !c->tls_done)
+			server_tls_log_error(c);
 	}
 	c->closing = true;
 	server_conn_free(c);
@@ -341,9 +375,14 @@ server_conn_free(struct server_conn *c)
 	double secs;
 	struct timespec now;
 
-	if (c->bev != NULL) {
-		bufferevent_free(c->bev);
+	if (c->bev != NULL || c->fd != -1) {
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		/* A TLS bufferevent closes the fd itself. */
+		if (!c->tls && c->fd != -1)
+			close(c->fd);
 		c->bev = NULL;
+		c->fd = -1;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		secs = (double)(now.tv_sec - c->started.tv_sec) +
 		    (double)(now.tv_nsec - c->started.tv_nsec) / 1e9;
@@ -354,6 +393,7 @@ server_conn_free(struct server_conn *c)
 	}
 	if (c->commit_pending)
 		return;
+	server_auth_conn_clear(c);
 	if (c->writer != NULL)
 		server_message_abort(c);
 	if (c->deadline != NULL)
@@ -389,7 +429,10 @@ server_conn_accept(struct server_listener *l, int fd,
 	server_conn_set_addr(c, sa, salen);
 	buf_init(&c->out, 0, 0);
 	envelope_init(&c->commit_env);
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->fd = fd;
+	c->bev = l->role == LISTEN_ROLE_SUBMISSIONS && srv->tls != NULL ?
+	    server_tls_bev_new(c, BUFFEREVENT_SSL_ACCEPTING) :
+	    bufferevent_socket_new(srv->base, fd, 0);
 	if (c->bev == NULL) {
 		log_err("%s smtp cannot set up connection", c->sid);
 		close(fd);
@@ -402,19 +445,25 @@ server_conn_accept(struct server_listener *l, int fd,
 
 	memset(&params, 0, sizeof(params));
 	params.hostname = cfg->hostname;
-	params.role = server_conn_role(l->conf->role);
+	params.role = server_conn_role(l->role);
 	params.max_message_size = cfg->max_message_size;
 	params.max_recipients = cfg->max_recipients;
 	params.max_line_length = cfg->max_line_length;
 	params.max_errors = cfg->max_errors;
 	params.bare_newline = cfg->bare_newline == BARE_NEWLINE_NORMALIZE ?
 	    SMTP_BARE_NEWLINE_NORMALIZE : SMTP_BARE_NEWLINE_REJECT;
+	params.tls_active = c->tls;
+	params.tls_available = srv->tls != NULL && !c->tls;
+	/* AUTH is for users, on the submission ports, and only over TLS. */
+	params.auth_enabled = l->role != LISTEN_ROLE_MX && srv->tls != NULL;
+	params.auth_required = l->role != LISTEN_ROLE_MX;
+	params.auth_mechanisms = AUTH_SASL_MECHANISMS;
 	c->session = smtp_session_new(&params);
 
 	bufferevent_setcb(c->bev, server_conn_on_read, server_conn_on_write,
 	    server_conn_on_event_bev, c);
-	log_info("%s smtp connect ip=%s listener=%s", c->sid, c->addr,
-	    l->conf->name);
+	log_info("%s smtp connect ip=%s listener=%s%s", c->sid, c->addr,
+	    l->name, c->tls ? " tls=implicit" : "");
 
 	per_ip = server_iptable_add(srv->iptable, c->addr);
 	c->counted = true;
@@ -456,6 +505,7 @@ server_conn_shutdown_all(struct server *srv)
 		next = TAILQ_NEXT(c, entry);
 		if (c->closing || c->commit_pending)
 			continue;
+		server_auth_conn_clear(c);
 		if (c->writer != NULL)
 			server_message_abort(c);
 		smtp_session_shutdown(c->session, &c->out);

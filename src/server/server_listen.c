@@ -75,8 +75,11 @@ server_listen_open(struct server *srv, struct buf *err)
 		struct server_listener *l = &srv->listeners[i];
 
 		l->srv = srv;
-		l->conf = &cfg->listens[i];
-		l->fd = server_listen_bind(l->conf, err);
+		l->name = xstrdup(cfg->listens[i].name);
+		l->host = xstrdup(cfg->listens[i].host);
+		l->port = xstrdup(cfg->listens[i].port);
+		l->role = cfg->listens[i].role;
+		l->fd = server_listen_bind(&cfg->listens[i], err);
 		if (l->fd == -1)
 			return -1;
 	}
@@ -101,7 +104,7 @@ server_listen_on_error(struct evconnlistener *evl, void *arg)
 	 * EMFILE and ENFILE end up here; libevent keeps the listener, so
 	 * the next readiness retries.  Log it, since it means clients wait.
 	 */
-	log_warn("listen %s: accept: %s", l->conf->name, strerror(errno));
+	log_warn("listen %s: accept: %s", l->name, strerror(errno));
 }
 
 int
@@ -116,14 +119,12 @@ server_listen_start(struct server *srv)
 		    l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
 		    l->fd);
 		if (l->evl == NULL) {
-			log_err("listen %s: cannot start listener",
-			    l->conf->name);
+			log_err("listen %s: cannot start listener", l->name);
 			return -1;
 		}
 		evconnlistener_set_error_cb(l->evl, server_listen_on_error);
-		log_info("listen %s address=%s:%s role=%s", l->conf->name,
-		    l->conf->host, l->conf->port,
-		    config_role_name(l->conf->role));
+		log_info("listen %s address=%s:%s role=%s", l->name, l->host,
+		    l->port, config_role_name(l->role));
 	}
 	return 0;
 }
@@ -143,4 +144,39 @@ server_listen_close(struct server *srv)
 		l->evl = NULL;
 		l->fd = -1;
 	}
+}
+
+void
+server_listen_free(struct server *srv)
+{
+	size_t i;
+
+	server_listen_close(srv);
+	for (i = 0; i < srv->n_listeners; i++) {
+		free(srv->listeners[i].name);
+		free(srv->listeners[i].host);
+		free(srv->listeners[i].port);
+	}
+	free(srv->listeners);
+	srv->listeners = NULL;
+	srv->n_listeners = 0;
+}
+
+bool
+server_listen_changed(const struct server *srv, const struct config *cfg)
+{
+	size_t i;
+
+	if (cfg->n_listens != srv->n_listeners)
+		return true;
+	for (i = 0; i < cfg->n_listens; i++) {
+		const struct server_listener *l = &srv->listeners[i];
+		const struct config_listen *cl = &cfg->listens[i];
+
+		if (strcmp(l->name, cl->name) != 0 ||
+		    strcmp(l->host, cl->host) != 0 ||
+		    strcmp(l->port, cl->port) != 0 || l->role != cl->role)
+			return true;
+	}
+	return false;
 }

@@ -73,8 +73,14 @@ server_message_received(struct server_conn *c, struct buf *b)
 	(void)localtime_r(&now, &tm);
 	(void)strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
 	if (buf_printf(b, "Received: from %s ([%s])\r\n\tby %s (tern) with "
-	    "%s id %s", helo, c->addr, c->srv->cfg->hostname,
-	    smtp_session_protocol(c->session), c->qid) == -1)
+	    "%s", helo, c->addr, c->srv->cfg->hostname,
+	    smtp_session_protocol(c->session)) == -1)
+		return -1;
+	/* RFC 3848 names the protocol; the comment says which TLS. */
+	if (c->tls_done && buf_printf(b, " (%s %s %d bits)", c->tls_version,
+	    c->tls_cipher, c->tls_bits) == -1)
+		return -1;
+	if (buf_printf(b, " id %s", c->qid) == -1)
 		return -1;
 	/* One recipient is named; more would disclose the others. */
 	if (env->n_rcpts == 1) {
@@ -198,6 +204,8 @@ server_message_end(struct server_conn *c, struct smtp_result *r)
 	envelope_copy(env, sess_env);
 	free(env->client_addr);
 	env->client_addr = xstrdup(c->addr);
+	free(env->auth_user);
+	env->auth_user = c->auth_user != NULL ? xstrdup(c->auth_user) : NULL;
 	env->arrival = time(NULL);
 	if (policy_expand(c->srv->cfg, env, &pr) == -1) {
 		r->code = pr.code;

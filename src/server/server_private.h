@@ -14,6 +14,9 @@
 
 #include "core/buf.h"
 #include "core/envelope.h"
+#include "server/server.h"
+#include "config/config.h"
+#include "smtp/smtp_session.h"
 
 struct bufferevent;
 struct config;
@@ -23,17 +26,22 @@ struct event_base;
 struct evconnlistener;
 struct queue;
 struct server;
-struct smtp_result;
-struct smtp_session;
 struct spool;
 struct spool_writer;
 
 /* Numeric host text of an address, for logs and per-IP counting. */
 #define SERVER_ADDR_MAX 64
 
+/*
+ * A listening socket.  Its settings are copied from the config, since a
+ * reload replaces the config but not the sockets.
+ */
 struct server_listener {
 	struct server *srv;
-	const struct config_listen *conf;	/* in srv->cfg */
+	char *name;
+	char *host;
+	char *port;
+	enum listen_role role;
 	struct evconnlistener *evl;
 	int fd;
 };
@@ -43,6 +51,7 @@ struct server_conn {
 	struct server *srv;
 	struct server_listener *listener;
 	struct bufferevent *bev;
+	int fd;
 	struct smtp_session *session;
 	struct buf out;			/* replies from the session */
 	char sid[17];			/* session id for logs */
@@ -60,6 +69,22 @@ struct server_conn {
 	struct envelope commit_env;
 	struct timespec commit_started;
 
+	/* TLS: implicit, or after STARTTLS once the 220 has been sent. */
+	bool tls;			/* bev is a TLS bufferevent; owns fd */
+	bool starttls_pending;		/* upgrade once output is drained */
+	bool tls_done;			/* handshake finished */
+	char tls_version[16];
+	char tls_cipher[64];
+	int tls_bits;
+
+	/* SMTP AUTH (RFC 4954) */
+	struct auth_sasl *sasl;
+	bool auth_pending;		/* password check or failure delay */
+	struct event *auth_delay;
+	bool auth_blocked;		/* the delayed answer is 421 */
+	char *auth_login;		/* login being checked */
+	char *auth_user;		/* login after success */
+
 	bool closing;			/* flush output, then free */
 	bool counted;			/* holds a slot in the per-IP table */
 	const char *close_reason;
@@ -70,6 +95,11 @@ struct server_conn {
 TAILQ_HEAD(server_conn_list, server_conn);
 
 struct server_iptable;
+struct tls_server;
+struct auth_verifier;
+struct auth_throttle;
+struct auth_ratelimit;
+
 
 struct server {
 	struct event_base *base;
@@ -85,12 +115,24 @@ struct server {
 	bool stopping;
 	struct event *spool_ev;
 	struct event *sig_term, *sig_int, *sig_hup;
+	server_load_fn *load;
+	void *load_arg;
+
+	struct tls_server *tls;		/* NULL: no [tls] */
+	struct auth_verifier *verifier;
+	struct event *verifier_ev;
+	struct auth_throttle *throttle;
+	struct auth_ratelimit *ratelimit;
 };
 
 /* server_listen.c */
 int server_listen_open(struct server *srv, struct buf *err);
 int server_listen_start(struct server *srv);
 void server_listen_close(struct server *srv);
+void server_listen_free(struct server *srv);
+/* Whether cfg's listeners differ from the sockets in use. */
+bool server_listen_changed(const struct server *srv,
+    const struct config *cfg);
 
 /* server_conn.c */
 void server_conn_accept(struct server_listener *l, int fd,
@@ -98,6 +140,19 @@ void server_conn_accept(struct server_listener *l, int fd,
 void server_conn_shutdown_all(struct server *srv);
 /* Frees every session at exit, whatever its state. */
 void server_conn_drop_all(struct server *srv);
+
+/* Whether the connection waits for a commit, a password check or TLS. */
+bool server_conn_is_waiting(const struct server_conn *c);
+/* Continues with buffered input after a wait ended. */
+void server_conn_process(struct server_conn *c);
+/* Marks the connection for an orderly close; see server_conn.c. */
+void server_conn_close(struct server_conn *c, const char *reason);
+/* Sends what the session queued in c->out. */
+void server_conn_flush(struct server_conn *c);
+/* Sends the rest of a closing connection's output, then frees it. */
+void server_conn_finish(struct server_conn *c);
+/* Installs the libevent callbacks and timeouts on c->bev. */
+void server_conn_setup_bev(struct server_conn *c);
 
 /* Called by server_message.c when a commit has finished. */
 void server_conn_commit_done(struct server_conn *c,
@@ -115,6 +170,35 @@ void server_message_data(struct server_conn *c, const uint8_t *p,
     size_t len);
 int server_message_end(struct server_conn *c, struct smtp_result *r);
 void server_message_abort(struct server_conn *c);
+
+/*
+ * server_tls.c: TLS contexts from the config, implicit TLS at accept,
+ * the STARTTLS upgrade (RFC 3207) and the end of the handshake.
+ */
+int server_tls_load(const struct config *cfg, struct tls_server **ts_r,
+    struct buf *err);
+struct bufferevent *server_tls_bev_new(struct server_conn *c, int state);
+void server_tls_upgrade(struct server_conn *c);
+void server_tls_on_connected(struct server_conn *c);
+/* Logs why a handshake failed (OpenSSL's reason). */
+void server_tls_log_error(struct server_conn *c);
+
+/*
+ * server_auth.c: SMTP AUTH exchanges, password checks off the loop,
+ * the per-IP failure throttle, sender ownership and the per-user rate.
+ */
+void server_auth_init(struct server *srv);
+void server_auth_free(struct server *srv);
+void server_auth_set_limits(struct server *srv);
+void server_auth_on_event(struct server_conn *c, enum smtp_event ev,
+    const struct smtp_event_data *d);
+/* Drops a connection's pending check and delay, and its secrets. */
+void server_auth_conn_clear(struct server_conn *c);
+/* MAIL: 0, or fills r when the sender is not the user's to use. */
+int server_auth_check_sender(struct server_conn *c, const char *from,
+    struct smtp_result *r);
+/* RCPT accepted by policy: 0, or fills r when over the user's rate. */
+int server_auth_take_rcpt(struct server_conn *c, struct smtp_result *r);
 
 /* server_iptable.c: open sessions per client address */
 struct server_iptable *server_iptable_new(void);
