@@ -174,7 +174,8 @@ main_config_path(void)
 static int
 main_user(int argc, char **argv)
 {
-	const char *path = main_config_path();
+	struct main_source src = { .path = main_config_path() };
+	const char *path = NULL;
 	struct config *cfg = NULL;
 	struct buf err;
 	int i, n = 0, rc;
@@ -190,8 +191,17 @@ main_user(int argc, char **argv)
 		}
 		argv[n++] = argv[i];
 	}
+	/*
+	 * Without -c, $TERN_CONFIG or the system config, the embedded
+	 * default is meant (the demo account of make run).
+	 */
+	if (path != NULL)
+		src.path = path;
+	else if (getenv("TERN_CONFIG") == NULL &&
+	    !main_file_exists(TERN_DEFAULT_CONFIG))
+		src.path = NULL;
 	buf_init(&err, 256, 0);
-	if (config_load(path, &cfg, &err) == -1) {
+	if (main_load(&src, &cfg, &err) == -1) {
 		fprintf(stderr, "%s", buf_cstr(&err));
 		buf_clear(&err);
 		return 1;
