@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Asynchronous DNS for outbound mail (c-ares on the libevent loop):
+ * where mail for a domain goes (RFC 5321 section 5.1, RFC 7505 null MX)
+ * and the addresses of a named host (smarthost).  Lookups never block
+ * the loop; results come back through callbacks on the loop thread.
+ *
+ * tern asks no question about loopback client addresses (it makes no
+ * PTR lookups at all so far), and tests point the resolver at a private
+ * server on loopback with [server] resolver.
+ */
+#ifndef TERN_DNS_DNS_H
+#define TERN_DNS_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/compat.h"
+
+struct buf;
+struct dns;
+struct dns_query;
+struct event_base;
+
+enum dns_status {
+	DNS_OK,
+	DNS_NXDOMAIN,	/* the domain does not exist: permanent, 5.1.2 */
+	DNS_NULL_MX,	/* "0 ." (RFC 7505): accepts no mail, 5.1.10 */
+	DNS_NO_ADDRESS,	/* exists, but no MX and no A/AAAA: 5.1.2 */
+	DNS_TEMPFAIL,	/* SERVFAIL, REFUSED, timeout: try later, 4.4.3 */
+};
+
+/* One host to try, with its addresses in the order to try them. */
+struct dns_host {
+	char *name;		/* the MX target, or the domain itself */
+	uint16_t preference;	/* MX preference; 0 for an implicit MX */
+	struct sockaddr_storage *addrs;	/* port filled in */
+	size_t n_addrs;
+	enum dns_status status;	/* of this host's address lookup */
+};
+
+/*
+ * Where to send: hosts in the order to try them (MX preference order,
+ * random order among equal preferences; each host's IPv6 then IPv4
+ * addresses).  status is DNS_OK when at least one address exists.
+ */
+struct dns_route {
+	enum dns_status status;
+	char error[160];	/* for logs and DSNs when not DNS_OK */
+	bool implicit_mx;	/* no MX: the domain's own A/AAAA */
+	struct dns_host *hosts;
+	size_t n_hosts;
+};
+
+/* Called once per lookup, on the loop; route is valid during the call. */
+typedef void dns_route_fn(void *arg, const struct dns_route *route);
+
+/*
+ * Starts the resolver on base.  servers: "host:port[,host:port...]"
+ * (numeric addresses; IPv6 as [addr]:port) or NULL for the system's
+ * /etc/resolv.conf.  0, or -1 with a reason in err.
+ */
+ATTR_WUR int dns_new(struct event_base *base, const char *servers,
+    struct dns **dns_r, struct buf *err);
+/* Cancels every pending query (their callbacks do not run) and frees. */
+void dns_free(struct dns **dnsp);
+
+/*
+ * Looks up the route for mail to domain (MX, CNAME followed, fallback to
+ * A/AAAA when there is no MX, null MX detected), addresses with port.
+ * Returns a handle for dns_query_cancel(), valid until cb runs.
+ */
+struct dns_query *dns_route_lookup(struct dns *d, const char *domain,
+    uint16_t port, dns_route_fn *cb, void *arg);
+
+/* The addresses of one host name (or numeric address), as a route. */
+struct dns_query *dns_host_lookup(struct dns *d, const char *host,
+    uint16_t port, dns_route_fn *cb, void *arg);
+
+/* Stops a pending lookup; its callback will not run. */
+void dns_query_cancel(struct dns_query *q);
+
+#endif
