@@ -31,17 +31,19 @@ SAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer \
 SAN_LDFLAGS := -fsanitize=address,undefined -pthread
 
 # Modules, lowest first.  MOD_DEPS_x lists what module x may use.
-MODULES := core config policy smtp auth tls spool deliver queue server cli
+MODULES := core config policy smtp smtpc auth tls dns spool deliver queue server cli
 MOD_DEPS_core    :=
 MOD_DEPS_config  := core
 MOD_DEPS_policy  := config core
 MOD_DEPS_smtp    := core
 MOD_DEPS_auth    := core
 MOD_DEPS_tls     := core
+MOD_DEPS_smtpc   := core
+MOD_DEPS_dns     := core
 MOD_DEPS_spool   := core
-MOD_DEPS_deliver := spool config core
-MOD_DEPS_queue   := deliver spool policy config core
-MOD_DEPS_server  := queue deliver spool smtp auth tls policy config core
+MOD_DEPS_deliver := smtpc dns tls spool config core
+MOD_DEPS_queue   := deliver smtpc dns tls spool policy config core
+MOD_DEPS_server  := queue deliver smtpc dns spool smtp auth tls policy config core
 MOD_DEPS_cli     := auth config core
 
 mod_srcs = $(wildcard src/$(1)/*.c)
@@ -51,7 +53,7 @@ objs = $(patsubst src/%.c,build/$(1)/obj/%.o,$(call mod_srcs,$(2)))
 # $(call libs,variant,modules...) — archives in link order
 libs = $(foreach m,$(2),build/$(1)/lib/$(m).a)
 
-ALL_LIBS_ORDER := cli server queue deliver spool smtp auth tls policy config core
+ALL_LIBS_ORDER := cli server queue deliver spool smtpc smtp auth tls dns policy config core
 
 .PHONY: all run test unit integration fuzz fuzz-smoke bench lint format \
 	format-check check-headers check-deps deps test-deps clean san
@@ -109,7 +111,7 @@ FUZZ_BINS := $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -O1 $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
 FUZZ_MOD_SRCS := $(call mod_srcs,core) $(call mod_srcs,config) $(call mod_srcs,spool) \
-	$(call mod_srcs,auth) \
+	$(call mod_srcs,auth) $(call mod_srcs,smtpc) $(call mod_srcs,dns) \
 	$(call mod_srcs,policy) $(call mod_srcs,smtp)
 build/fuzz/%: fuzz/%.c $(FUZZ_MOD_SRCS)
 	@mkdir -p $(@D)
