@@ -100,6 +100,15 @@ config_free(struct config **cfgp)
 	free(cfg->mailroot);
 	free(cfg->user);
 	free(cfg->log_level);
+	free(cfg->resolver);
+	free(cfg->relay_host);
+	free(cfg->relay_user);
+	free(cfg->relay_password_file);
+	if (cfg->relay_password != NULL) {
+		explicit_bzero(cfg->relay_password,
+		    strlen(cfg->relay_password));
+		free(cfg->relay_password);
+	}
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->tls_ciphers);

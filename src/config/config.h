@@ -34,6 +34,13 @@ enum bare_newline_policy {
 	BARE_NEWLINE_NORMALIZE,	/* keep it, as CRLF, in the content */
 };
 
+/* TLS to the [relay] smarthost. */
+enum relay_tls_mode {
+	RELAY_TLS_STARTTLS,	/* STARTTLS required (default) */
+	RELAY_TLS_IMPLICIT,	/* TLS from the first byte (port 465) */
+	RELAY_TLS_NONE,		/* plaintext; AUTH is then refused */
+};
+
 struct config_listen {
 	char *name;		/* NAME of [listen NAME] */
 	char *host;		/* numeric address, without brackets */
@@ -110,6 +117,8 @@ struct config {
 	uint64_t session_timeout;	/* seconds, whole session */
 	enum bare_newline_policy bare_newline;
 	char *log_level;	/* debug | info | notice | warn | err */
+	/* "host:port,..." numeric, IPv6 as [addr]:port; NULL: resolv.conf */
+	char *resolver;
 
 	/* [tls]: the default certificate; tls_cert NULL = no TLS at all. */
 	char *tls_cert;		/* PEM file: certificate, then its chain */
@@ -124,6 +133,26 @@ struct config {
 	uint64_t auth_max_failures;	/* per IP within the window */
 	uint64_t auth_failure_window;	/* seconds */
 	uint64_t auth_block_time;	/* seconds of 421 for AUTH */
+
+	/* [queue] (durations in seconds) */
+	uint64_t min_retry;	/* first retry delay, doubling */
+	uint64_t max_retry;	/* cap of the retry delay */
+	uint64_t max_age;	/* then a deferred target fails, 4.4.7 */
+	uint64_t delay_warning;	/* one delay DSN after this; 0: never */
+	uint64_t max_received;	/* more Received fields: 5.4.6 loop */
+	uint64_t max_connections_per_domain;	/* jobs in flight */
+	uint64_t max_connections;	/* jobs in flight, all domains */
+	uint64_t mx_port;	/* 25; tests point it elsewhere */
+
+	/* [relay]: relay_host NULL = deliver to each domain's MX. */
+	char *relay_host;	/* name or numeric address, no brackets */
+	uint64_t relay_port;	/* set with relay_host */
+	enum relay_tls_mode relay_tls;
+	char *relay_user;	/* AUTH login, or NULL */
+	char *relay_password_file;
+	/* First line of relay_password_file, read at load; never logged,
+	 * wiped by config_free(). NULL when relay_user is NULL. */
+	char *relay_password;
 
 	struct config_listen *listens;
 	size_t n_listens;
@@ -142,7 +171,8 @@ struct config {
  */
 struct config_key_info {
 	const char *section;	/* "server", "listen", "domain", "tls",
-				 * "tls NAME" or "limits" */
+				 * "tls NAME", "limits", "queue" or
+				 * "relay" */
 	const char *key;
 	const char *type;	/* "size", "duration", "path", ... */
 	const char *default_value;	/* as it would be written, or NULL */

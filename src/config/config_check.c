@@ -4,7 +4,8 @@
  * every key is typed and the users and aliases files are read.  Each
  * error names the line of the key most likely to be wrong.  TLS files
  * are only checked to be readable regular files: parsing the PEM is the
- * tls module's business when the server starts.
+ * tls module's business when the server starts.  The [relay] password
+ * file is read here, and its text never appears in an error.
  */
 #include "config/config_private.h"
 
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/str.h"
+#include "core/xalloc.h"
 
 /* The line of key in the given section, or fallback if it is not set. */
 static unsigned
@@ -39,6 +41,19 @@ config_check_server(const struct config *cfg, const struct config_raw *raw,
 		    "max_sessions_per_ip: %llu is larger than max_sessions "
 		    "(%llu)", (unsigned long long)cfg->max_sessions_per_ip,
 		    (unsigned long long)cfg->max_sessions);
+	if (cfg->min_retry > cfg->max_retry)
+		config_error(ctx, NULL, config_check_line(raw,
+		    CONFIG_SECTION_QUEUE, NULL, "min_retry", eof),
+		    "min_retry: %llu seconds is longer than max_retry (%llu)",
+		    (unsigned long long)cfg->min_retry,
+		    (unsigned long long)cfg->max_retry);
+	if (cfg->max_connections_per_domain > cfg->max_connections)
+		config_error(ctx, NULL, config_check_line(raw,
+		    CONFIG_SECTION_QUEUE, NULL, "max_connections_per_domain",
+		    eof), "max_connections_per_domain: %llu is larger than "
+		    "max_connections (%llu)",
+		    (unsigned long long)cfg->max_connections_per_domain,
+		    (unsigned long long)cfg->max_connections);
 	if (cfg->command_timeout > cfg->session_timeout ||
 	    cfg->data_timeout > cfg->session_timeout)
 		config_error(ctx, NULL, config_check_line(raw,
@@ -250,6 +265,76 @@ config_check_tls(const struct config *cfg, const struct config_raw *raw,
 	}
 }
 
+/*
+ * Reads the first line of the [relay] password_file into
+ * cfg->relay_password.  The password itself never reaches an error
+ * message; the file's text is wiped before it is freed.
+ */
+static void
+config_check_password_file(struct config *cfg, unsigned line,
+    struct config_ctx *ctx)
+{
+	char safe[200], *text = NULL;
+	size_t len = 0, n;
+
+	config_check_readable(cfg->relay_password_file, "password_file", line,
+	    ctx);
+	str_sanitize(safe, sizeof(safe), cfg->relay_password_file,
+	    strlen(cfg->relay_password_file));
+	if (config_file_read(cfg->relay_password_file,
+	    CONFIG_PASSWORD_MAX_BYTES + 2, &text, &len) == -1) {
+		config_error(ctx, NULL, line, "password_file: %s: %s", safe,
+		    errno == EFBIG ? "longer than a password line" :
+		    strerror(errno));
+		return;
+	}
+	n = strcspn(text, "\r\n");
+	if (n == 0 || n > CONFIG_PASSWORD_MAX_BYTES || memchr(text, '\0',
+	    len) != NULL)
+		config_error(ctx, NULL, line, "password_file: %s: the first "
+		    "line must hold the password (1 to %d bytes, no NUL)",
+		    safe, CONFIG_PASSWORD_MAX_BYTES);
+	else
+		cfg->relay_password = xstrndup(text, n);
+	explicit_bzero(text, len);
+	free(text);
+}
+
+/* [relay]: user and password_file together, and never over plaintext. */
+static void
+config_check_relay(struct config *cfg, const struct config_raw *raw,
+    struct config_ctx *ctx)
+{
+	const struct config_raw_section *sec = config_check_section(raw,
+	    CONFIG_SECTION_RELAY);
+	unsigned line, uline, pline;
+
+	if (sec == NULL)
+		return;
+	line = sec->line;
+	uline = config_check_line(raw, CONFIG_SECTION_RELAY, NULL, "user",
+	    line);
+	pline = config_check_line(raw, CONFIG_SECTION_RELAY, NULL,
+	    "password_file", line);
+	/* A bad host value was reported by the typing pass. */
+	if (cfg->relay_host == NULL && config_raw_find(raw,
+	    CONFIG_SECTION_RELAY, NULL, "host") == NULL)
+		config_error(ctx, NULL, line, "host: missing in [relay]");
+	if (cfg->relay_user != NULL && cfg->relay_password_file == NULL)
+		config_error(ctx, NULL, uline, "user: needs password_file in "
+		    "[relay]");
+	if (cfg->relay_user == NULL && cfg->relay_password_file != NULL)
+		config_error(ctx, NULL, pline, "password_file: needs user in "
+		    "[relay]");
+	/* RFC 4954 4: credentials never travel unencrypted. */
+	if (cfg->relay_user != NULL && cfg->relay_tls == RELAY_TLS_NONE)
+		config_error(ctx, NULL, config_check_line(raw,
+		    CONFIG_SECTION_RELAY, NULL, "tls", uline),
+		    "tls: AUTH over plaintext refused (user is set)");
+	if (cfg->relay_user != NULL && cfg->relay_password_file != NULL)
+		config_check_password_file(cfg, pline, ctx);
+}
+
 /* Domains are sorted by name and then by line, so duplicates are adjacent. */
 static void
 config_check_domains(const struct config *cfg, const struct config_raw *raw,
@@ -289,6 +374,7 @@ config_check(struct config *cfg, const struct config_raw *raw,
 	config_check_listens(cfg, raw, ctx);
 	config_check_domains(cfg, raw, ctx);
 	config_check_tls(cfg, raw, ctx);
+	config_check_relay(cfg, raw, ctx);
 	if (cfg->n_listens == 0)
 		config_error(ctx, NULL, eof, "no [listen NAME] section: at "
 		    "least one is required");

@@ -22,6 +22,8 @@
 #define CONFIG_KEYS_STRUCT_TLS struct config
 #define CONFIG_KEYS_STRUCT_TLS_CERT struct config_tls_cert
 #define CONFIG_KEYS_STRUCT_LIMITS struct config
+#define CONFIG_KEYS_STRUCT_QUEUE struct config
+#define CONFIG_KEYS_STRUCT_RELAY struct config
 
 /* The C type of the field each key type stores into. */
 #define CONFIG_KEYS_CTYPE_HOSTNAME char *
@@ -37,6 +39,10 @@
 #define CONFIG_KEYS_CTYPE_LOCALPART char *
 #define CONFIG_KEYS_CTYPE_CIPHERS char *
 #define CONFIG_KEYS_CTYPE_HOSTNAMES char **
+#define CONFIG_KEYS_CTYPE_RESOLVERS char *
+#define CONFIG_KEYS_CTYPE_RELAY_HOST char *
+#define CONFIG_KEYS_CTYPE_RELAY_TLS enum relay_tls_mode
+#define CONFIG_KEYS_CTYPE_TEXT char *
 
 /* A key whose field has the wrong type does not compile. */
 #define CONFIG_KEY(sec, key, type, def, min, max, field, doc)               \
@@ -61,6 +67,8 @@ static const char *const config_keys_section_names[] = {
 	[CONFIG_SECTION_TLS] = "tls",
 	[CONFIG_SECTION_TLS_CERT] = "tls NAME",
 	[CONFIG_SECTION_LIMITS] = "limits",
+	[CONFIG_SECTION_QUEUE] = "queue",
+	[CONFIG_SECTION_RELAY] = "relay",
 };
 
 /* Names for config_keys(), the docs and check-config --defaults. */
@@ -70,6 +78,8 @@ static const char *const config_keys_section_names[] = {
 #define CONFIG_KEYS_SECTION_TLS "tls"
 #define CONFIG_KEYS_SECTION_TLS_CERT "tls NAME"
 #define CONFIG_KEYS_SECTION_LIMITS "limits"
+#define CONFIG_KEYS_SECTION_QUEUE "queue"
+#define CONFIG_KEYS_SECTION_RELAY "relay"
 #define CONFIG_KEYS_TYPE_HOSTNAME "hostname"
 #define CONFIG_KEYS_TYPE_PATH "path"
 #define CONFIG_KEYS_TYPE_USER "user name"
@@ -83,6 +93,10 @@ static const char *const config_keys_section_names[] = {
 #define CONFIG_KEYS_TYPE_LOCALPART "local part"
 #define CONFIG_KEYS_TYPE_CIPHERS "cipher list"
 #define CONFIG_KEYS_TYPE_HOSTNAMES "hostname list"
+#define CONFIG_KEYS_TYPE_RESOLVERS "address list"
+#define CONFIG_KEYS_TYPE_RELAY_HOST "host:port"
+#define CONFIG_KEYS_TYPE_RELAY_TLS "starttls | implicit | none"
+#define CONFIG_KEYS_TYPE_TEXT "text"
 
 static const struct config_key_info config_keys_info[] = {
 #define CONFIG_KEY(sec, key, type, def, min, max, field, doc)               \
@@ -146,6 +160,7 @@ config_keys_convert(const struct config_key *k, const char *value,
     void *base, const char **why_r)
 {
 	struct config_tls_cert *tc;
+	struct config *cfg = base;
 	uint64_t v;
 	size_t i, n;
 	char *host, *port, **names;
@@ -261,6 +276,43 @@ config_keys_convert(const struct config_key *k, const char *value,
 		free(tc->hostnames);
 		tc->hostnames = names;
 		tc->n_hostnames = n;
+		return 0;
+	case CONFIG_TYPE_RESOLVERS:
+		*why_r = "numeric host:port or [ipv6]:port addresses, "
+		    "separated by commas (at most 8)";
+		if (config_name_parse_resolvers(value, &host) == -1)
+			return -1;
+		config_keys_set_str(base, k, host);
+		return 0;
+	case CONFIG_TYPE_RELAY_HOST:
+		*why_r = "host:port (a domain name or numeric address, "
+		    "[ipv6]:port)";
+		if (config_name_parse_relay(value, &host, &v) == -1)
+			return -1;
+		config_keys_set_str(base, k, host);
+		cfg->relay_port = v;
+		return 0;
+	case CONFIG_TYPE_RELAY_TLS:
+		*why_r = "starttls, implicit or none";
+		if (strcmp(value, "starttls") == 0)
+			cfg->relay_tls = RELAY_TLS_STARTTLS;
+		else if (strcmp(value, "implicit") == 0)
+			cfg->relay_tls = RELAY_TLS_IMPLICIT;
+		else if (strcmp(value, "none") == 0)
+			cfg->relay_tls = RELAY_TLS_NONE;
+		else
+			return -1;
+		return 0;
+	case CONFIG_TYPE_TEXT:
+		*why_r = "printable text without blanks, at most 255 bytes";
+		for (i = 0; value[i] != '\0'; i++) {
+			if ((unsigned char)value[i] <= 0x20 ||
+			    (unsigned char)value[i] >= 0x7f)
+				return -1;
+		}
+		if (i > CONFIG_TEXT_MAX_BYTES)
+			return -1;
+		config_keys_set_str(base, k, xstrdup(value));
 		return 0;
 	}
 	log_panic("config_keys_convert: type %d", (int)k->type);
@@ -409,7 +461,8 @@ config_keys_tls_cert(struct config *cfg,
 }
 
 /*
- * For sections allowed once ([server], [tls], [limits]): true the first
+ * For sections allowed once ([server], [tls], [limits], [queue],
+ * [relay]): true the first
  * time, with its line kept in *first_line; false and an error after.
  */
 static bool
@@ -455,11 +508,14 @@ config_keys_apply(struct config *cfg, const struct config_raw *raw,
 {
 	unsigned before = ctx->n_errors;
 	unsigned server_line = 0, tls_line = 0, limits_line = 0;
+	unsigned queue_line = 0, relay_line = 0;
 	size_t i;
 
 	config_keys_defaults(CONFIG_SECTION_SERVER, cfg);
 	config_keys_defaults(CONFIG_SECTION_TLS, cfg);
 	config_keys_defaults(CONFIG_SECTION_LIMITS, cfg);
+	config_keys_defaults(CONFIG_SECTION_QUEUE, cfg);
+	config_keys_defaults(CONFIG_SECTION_RELAY, cfg);
 	for (i = 0; i < raw->n_sections; i++) {
 		const struct config_raw_section *sec = &raw->sections[i];
 
@@ -474,6 +530,14 @@ config_keys_apply(struct config *cfg, const struct config_raw *raw,
 			break;
 		case CONFIG_SECTION_LIMITS:
 			if (config_keys_once(sec, &limits_line, ctx))
+				config_keys_section(sec, cfg, ctx);
+			break;
+		case CONFIG_SECTION_QUEUE:
+			if (config_keys_once(sec, &queue_line, ctx))
+				config_keys_section(sec, cfg, ctx);
+			break;
+		case CONFIG_SECTION_RELAY:
+			if (config_keys_once(sec, &relay_line, ctx))
 				config_keys_section(sec, cfg, ctx);
 			break;
 		case CONFIG_SECTION_TLS_CERT:

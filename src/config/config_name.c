@@ -4,8 +4,8 @@
  * 2.3.1 LDH labels, RFC 5321 4.5.3.1.2 length), local parts that become
  * Maildir directory names (RFC 5321 4.1.2 dot-atom, minus '/'), listener
  * names, login names, numeric listen addresses and the hostnames of a
- * [tls NAME] (RFC 6125 6.4.3 wildcards, one whole leftmost label only).
- * No lookups here.
+ * [tls NAME] (RFC 6125 6.4.3 wildcards, one whole leftmost label only),
+ * resolver lists and the [relay] host.  No lookups here.
  */
 #include "config/config_private.h"
 
@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/log.h"
 #include "core/str.h"
 #include "core/xalloc.h"
 
@@ -248,5 +250,70 @@ config_name_parse_address(const char *s, char **host_r, char **port_r)
 		return -1;
 	*host_r = xstrdup(norm);
 	*port_r = xasprintf("%u", (unsigned)portnum);
+	return 0;
+}
+
+int
+config_name_parse_resolvers(const char *s, char **list_r)
+{
+	char one[INET6_ADDRSTRLEN + 16], *host, *port;
+	struct buf out;
+	size_t n = 0, len;
+	const char *p = s;
+	int rc = 0;
+
+	buf_init(&out, 64, 0);
+	while (rc == 0 && *p != '\0') {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		len = strcspn(p, ", \t");
+		if (len >= sizeof(one) || ++n > CONFIG_RESOLVERS_MAX) {
+			rc = -1;
+			break;
+		}
+		memcpy(one, p, len);
+		one[len] = '\0';
+		p += len;
+		if (config_name_parse_address(one, &host, &port) == -1) {
+			rc = -1;
+			break;
+		}
+		rc = buf_printf(&out, strchr(host, ':') != NULL ?
+		    "%s[%s]:%s" : "%s%s:%s", n > 1 ? "," : "", host, port);
+		free(host);
+		free(port);
+	}
+	if (rc == -1 || n == 0) {
+		buf_clear(&out);
+		return -1;
+	}
+	*list_r = buf_steal(&out);
+	return 0;
+}
+
+int
+config_name_parse_relay(const char *s, char **host_r, uint64_t *port_r)
+{
+	const char *colon;
+	char *host, *port;
+	size_t hlen;
+
+	if (config_name_parse_address(s, &host, &port) == 0) {
+		if (parse_uint(port, 1, 65535, port_r) == -1)
+			log_panic("config_name_parse_relay: port %s", port);
+		free(port);
+		*host_r = host;
+		return 0;
+	}
+	colon = strrchr(s, ':');
+	if (colon == NULL || s[0] == '[')
+		return -1;
+	hlen = (size_t)(colon - s);
+	if (!config_name_is_domain(s, hlen) ||
+	    parse_uint(colon + 1, 1, 65535, port_r) == -1)
+		return -1;
+	*host_r = str_lower(xstrndup(s, hlen));
 	return 0;
 }

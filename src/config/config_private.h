@@ -22,6 +22,9 @@
 #define CONFIG_NAME_MAX_BYTES 64	/* NAME of [listen NAME] */
 #define CONFIG_USER_MAX_BYTES 32	/* a system login name */
 #define CONFIG_PATH_MAX_BYTES 4095
+#define CONFIG_TEXT_MAX_BYTES 255	/* a [relay] user */
+#define CONFIG_PASSWORD_MAX_BYTES 1024	/* [relay] password_file line */
+#define CONFIG_RESOLVERS_MAX 8		/* servers in [server] resolver */
 /* A path config_load_default_tls() writes into a "key = value" line. */
 #define CONFIG_DEFAULT_PATH_MAX_BYTES 180
 
@@ -32,6 +35,8 @@ enum config_section_kind {
 	CONFIG_SECTION_TLS,		/* [tls], no name */
 	CONFIG_SECTION_TLS_CERT,	/* [tls NAME] */
 	CONFIG_SECTION_LIMITS,
+	CONFIG_SECTION_QUEUE,
+	CONFIG_SECTION_RELAY,
 };
 
 enum config_type {
@@ -48,6 +53,10 @@ enum config_type {
 	CONFIG_TYPE_LOCALPART,
 	CONFIG_TYPE_CIPHERS,
 	CONFIG_TYPE_HOSTNAMES,
+	CONFIG_TYPE_RESOLVERS,
+	CONFIG_TYPE_RELAY_HOST,
+	CONFIG_TYPE_RELAY_TLS,
+	CONFIG_TYPE_TEXT,
 };
 
 /* One row of config_keys.def, with the offset of its field. */
@@ -157,5 +166,19 @@ ATTR_WUR int config_name_parse_hostnames(const char *s, char ***names_r,
  */
 ATTR_WUR int config_name_parse_address(const char *s, char **host_r,
     char **port_r);
+/*
+ * A [server] resolver list: numeric addresses as for
+ * config_name_parse_address(), separated by commas and/or blanks, at
+ * most CONFIG_RESOLVERS_MAX.  Sets a heap copy joined by "," (the form
+ * dns_new() takes).  0 or -1.
+ */
+ATTR_WUR int config_name_parse_resolvers(const char *s, char **list_r);
+/*
+ * A [relay] host: "name:port", "a.b.c.d:port" or "[ipv6]:port".  Sets a
+ * heap copy of the host (lowercased name, or numeric without brackets)
+ * and the port.  0 or -1.
+ */
+ATTR_WUR int config_name_parse_relay(const char *s, char **host_r,
+    uint64_t *port_r);
 
 #endif

@@ -65,7 +65,8 @@ config_raw_add_section(struct config_raw_reader *r,
 /*
  * Handles "[type]" or "[type NAME]" (s is the line after leading blanks,
  * len its length without the newline).  Section types are [server],
- * [listen NAME], [domain NAME], [tls], [tls NAME] and [limits].
+ * [listen NAME], [domain NAME], [tls], [tls NAME], [limits], [queue]
+ * and [relay].
  */
 static void
 config_raw_header(struct config_raw_reader *r, const char *s, size_t len)
@@ -99,14 +100,18 @@ config_raw_header(struct config_raw_reader *r, const char *s, size_t len)
 	config_raw_trim(&name, &nlen);
 	str_sanitize(safe, sizeof(safe), type, tlen);
 	if ((tlen == 6 && memcmp(type, "server", 6) == 0) ||
-	    (tlen == 6 && memcmp(type, "limits", 6) == 0)) {
+	    (tlen == 6 && memcmp(type, "limits", 6) == 0) ||
+	    (tlen == 5 && memcmp(type, "queue", 5) == 0) ||
+	    (tlen == 5 && memcmp(type, "relay", 5) == 0)) {
 		if (nlen > 0) {
 			config_error(r->ctx, NULL, r->line,
 			    "[%s] takes no name", safe);
 			return;
 		}
 		config_raw_add_section(r, type[0] == 's' ?
-		    CONFIG_SECTION_SERVER : CONFIG_SECTION_LIMITS, NULL);
+		    CONFIG_SECTION_SERVER : type[0] == 'l' ?
+		    CONFIG_SECTION_LIMITS : type[0] == 'q' ?
+		    CONFIG_SECTION_QUEUE : CONFIG_SECTION_RELAY, NULL);
 	} else if (tlen == 3 && memcmp(type, "tls", 3) == 0) {
 		/* [tls] is the default certificate, [tls NAME] one by SNI. */
 		if (nlen == 0)
