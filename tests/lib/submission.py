@@ -25,7 +25,7 @@ import socket
 import ssl
 import subprocess
 
-from tern import Tern, run
+from tern import Raw, Tern, run
 
 
 class TernTLS(Tern):
@@ -204,3 +204,34 @@ def loopback_alias_works(ip="127.0.0.2"):
         return True
     except OSError:
         return False
+
+
+class RawTLS(Raw):
+    """tern.Raw over TLS: STARTTLS (after EHLO) or implicit TLS, then EHLO.
+
+        c = RawTLS(port)                 # EHLO, STARTTLS, EHLO done
+        c = RawTLS(port, implicit=True)  # TLS from the first byte, EHLO done
+        c.ehlo_reply                     # the EHLO reply inside TLS
+    """
+
+    def __init__(self, port, host="127.0.0.1", source=None, implicit=False,
+                 timeout=30.0, ctx=None):
+        self.sock = raw_connect(port, host, source, timeout)
+        self.buf = b""
+        ctx = ctx or tls_ctx()
+        if implicit:
+            self.sock = ctx.wrap_socket(self.sock)
+            self.greeting = self.reply()
+        else:
+            self.greeting = self.reply()
+            self.cmd("EHLO client.test")
+            code, text = self.cmd("STARTTLS")
+            if code != 220:
+                raise ValueError("STARTTLS: %d %s" % (code, text))
+            if self.buf:
+                raise ValueError("bytes after the STARTTLS reply: %r" % self.buf)
+            self.sock = ctx.wrap_socket(self.sock)
+        self.ehlo_reply = self.cmd("EHLO client.test")
+
+    def auth_plain(self, user, password):
+        return self.cmd("AUTH PLAIN " + plain_token(user, password))
