@@ -91,15 +91,35 @@ ATTR_WUR int spool_read_envelope(
 ATTR_WUR int spool_open_content(
     struct spool *sp, const char *id, uint64_t *len_r);
 
-/* Per-target state, persisted next to the message. */
-enum spool_target_state {
-	SPOOL_TARGET_PENDING,
-	SPOOL_TARGET_DONE, /* delivered, or failed for good */
-};
-/* Records that target index i of message id is done; -1 with errno. */
+/*
+ * Per-target state, persisted next to the message in its status journal
+ * (spool/spool_status.h has the record format).  Each set function
+ * appends one record with one O_APPEND write; -1 with errno (EINVAL for
+ * a bad id).  The journal is not fsynced (docs/spool.md).
+ */
+struct spool_status;
+struct spool_target_status;
+/* Records that target index i of message id is delivered (done). */
 ATTR_WUR int spool_status_set_done(
     struct spool *sp, const char *id, size_t target);
-/* Fills done[i] for each of n targets; -1 with errno. */
+/* Records the whole status *ts of target (the last record wins). */
+ATTR_WUR int spool_status_set_target(struct spool *sp, const char *id,
+    size_t target, const struct spool_target_status *ts);
+/* Records that target's failure has been reported to the sender. */
+ATTR_WUR int spool_status_set_bounced(
+    struct spool *sp, const char *id, size_t target);
+/* Records that the delay warning for message id went out. */
+ATTR_WUR int spool_status_set_warned(struct spool *sp, const char *id);
+/*
+ * Reads the journal of id into st: st->targets (st->n_targets of them,
+ * the caller's array) are reset to PENDING and then set from the
+ * records; no journal means all pending.  -1 with errno on a read error
+ * (EFBIG past SPOOL_STATUS_MAX_BYTES).  Bad lines are counted in
+ * st->n_bad, not fatal.
+ */
+ATTR_WUR int spool_status_load(
+    struct spool *sp, const char *id, struct spool_status *st);
+/* Fills done[i] (delivered or failed) for each of n targets; -1 with errno. */
 ATTR_WUR int spool_status_read(
     struct spool *sp, const char *id, bool *done, size_t n);
 /* Removes a message whose targets are all done; -1 with errno. */
