@@ -82,4 +82,25 @@ struct dns_query *dns_host_lookup(struct dns *d, const char *host,
 /* Stops a pending lookup; its callback will not run. */
 void dns_query_cancel(struct dns_query *q);
 
+/*
+ * Additions (not in the first contract).
+ *
+ * Returns a uniformly random number in [0, n), n >= 1; the order among
+ * MX hosts of equal preference is drawn with it (RFC 5321 5.1).
+ */
+typedef uint32_t dns_random_fn(void *arg, uint32_t n);
+
+/* Replaces the random source (default getrandom(2)); for tests. */
+void dns_set_random(struct dns *d, dns_random_fn *fn, void *arg);
+
+/*
+ * Sets the time allowed for one try at one server, and the number of
+ * tries (defaults DNS_TIMEOUT_MS_DEFAULT and DNS_TRIES_DEFAULT).  Only
+ * while no lookup is pending.  0, or -1 with a reason in err.
+ */
+#define DNS_TIMEOUT_MS_DEFAULT 2000
+#define DNS_TRIES_DEFAULT 2
+ATTR_WUR int dns_set_timeout(struct dns *d, unsigned timeout_ms,
+    unsigned tries, struct buf *err);
+
 #endif
