@@ -133,7 +133,35 @@ dns_route_is_root(const char *name)
 	return name[0] == '\0' || (name[0] == '.' && name[1] == '\0');
 }
 
-/* Lowercase copy without the trailing dot, or NULL when too long. */
+/*
+ * Whether name[len] is a host name: LDH labels of 1..63 octets (RFC 1035
+ * 2.3.1, RFC 5321 2.3.5; "_" tolerated).  c-ares hands over any octets
+ * in a label as \-escapes; such an exchange cannot be a mail host.
+ */
+static bool
+dns_route_is_hostname(const char *name, size_t len)
+{
+	size_t i, label = 0;
+
+	for (i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0;
+}
+
+/* Lowercase copy without the trailing dot, or NULL when not a host name. */
 static char *
 dns_route_norm_name(const char *name)
 {
@@ -142,7 +170,7 @@ dns_route_norm_name(const char *name)
 
 	if (len > 0 && name[len - 1] == '.')
 		len--;
-	if (len == 0 || len > DNS_NAME_MAX)
+	if (len == 0 || len > DNS_NAME_MAX || !dns_route_is_hostname(name, len))
 		return NULL;
 	s = xstrndup(name, len);
 	return str_lower(s);

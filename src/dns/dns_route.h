@@ -58,9 +58,9 @@ ATTR_FORMAT(3, 4) void dns_route_fail(struct dns_route *r,
  * null MX; a root exchange among real ones is a misconfiguration
  * (RFC 7505 section 3 says it MUST NOT happen) and is skipped, so the
  * real exchanges are still tried.  Duplicate exchanges keep their lowest
- * preference; names longer than DNS_NAME_MAX are skipped.  The rest is
- * sorted by preference, equal preferences shuffled with rnd, and cut to
- * DNS_ROUTE_MAX_HOSTS.  n_mx == 0 is NODATA and gives the implicit MX
+ * preference; names that are not host names (LDH labels, at most
+ * DNS_NAME_MAX octets) are skipped.  The rest is sorted by preference,
+ * equal preferences shuffled with rnd, and cut to DNS_ROUTE_MAX_HOSTS.  n_mx == 0 is NODATA and gives the implicit MX
  * (see dns_route_set_implicit()).
  * Returns 0 when r->hosts need their addresses, or -1 when r is final
  * (null MX, no usable exchange: status and error are set).

@@ -232,6 +232,27 @@ test_duplicates_and_names(void **state)
 	assert_string_equal(r.hosts[1].name, "other.example");
 	dns_route_clear(&r);
 
+	/* Not host names: c-ares escapes, empty labels, long labels. */
+	{
+		char label[70];
+		struct dns_mx bad[] = {
+			{ .name = "a\\.b.example", .preference = 1 },
+			{ .name = "a..example", .preference = 2 },
+			{ .name = "sp ace.example", .preference = 3 },
+			{ .name = label, .preference = 4 },
+			{ .name = "ok-1_x.Example", .preference = 5 },
+		};
+
+		memset(label, 'l', 64);
+		memcpy(label + 64, ".ex", 4);
+		dns_route_init(&r);
+		assert_int_equal(dns_route_from_mx(&r, "example", bad, 5,
+		    rnd_fixed, &rs), 0);
+		assert_int_equal(r.n_hosts, 1);
+		assert_string_equal(r.hosts[0].name, "ok-1_x.example");
+		dns_route_clear(&r);
+	}
+
 	/* Nothing usable left, but not a null MX either. */
 	dns_route_init(&r);
 	assert_int_equal(dns_route_from_mx(&r, "example", &mx[2], 1,
@@ -610,6 +631,33 @@ test_answer_cname_chain(void **state)
 }
 
 static void
+test_answer_escaped_label(void **state)
+{
+	struct rnd_state rs = { 0 };
+	struct dns_route r;
+	struct pkt p;
+
+	(void)state;
+	/* Found by fuzz_dns_answer: a label holding a "." octet. */
+	pkt_begin(&p, "x.example", 2);
+	pkt_mx(&p, "x.example", 10, "mx.x.example");
+	{
+		struct pkt rd = { .len = 0 };
+		static const uint8_t odd[] = { 3, 'a', '.', 'b', 0 };
+
+		pkt_u16(&rd, 5);
+		pkt_put(&rd, odd, sizeof(odd));
+		pkt_rr(&p, "x.example", 15, &rd);
+	}
+	dns_route_init(&r);
+	assert_int_equal(dns_route_from_answer(&r, "x.example",
+	    ARES_SUCCESS, p.b, p.len, rnd_fixed, &rs), 0);
+	assert_int_equal(r.n_hosts, 1);
+	assert_string_equal(r.hosts[0].name, "mx.x.example");
+	dns_route_clear(&r);
+}
+
+static void
 test_answer_null_mx(void **state)
 {
 	struct rnd_state rs = { 0 };
@@ -751,6 +799,7 @@ main(void)
 		cmocka_unit_test(test_host_result),
 		cmocka_unit_test(test_finish),
 		cmocka_unit_test(test_answer_cname_chain),
+		cmocka_unit_test(test_answer_escaped_label),
 		cmocka_unit_test(test_answer_null_mx),
 		cmocka_unit_test(test_answer_bad),
 		cmocka_unit_test(test_answer_status),
