@@ -1,5 +1,9 @@
 # SPDX-License-Identifier: ISC
-"""bench/run's body: see docs/benchmarks.md."""
+"""bench/run's body: see docs/benchmarks.md.
+
+Parts (BENCH_ONLY selects one): tern and postfix (receive into Maildir),
+memory (idle connections), relay (smtp-source -> tern or Postfix ->
+smtp-sink, outbound throughput; BENCH_ONLY=relay runs both servers)."""
 
 import os
 import pwd
@@ -9,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from tern import Tern, wait_until, record_pid
+from tern import Tern, wait_until, record_pid, spawn, stop_proc, wait_port
 from postfix import Postfix
 
 N = int(os.environ.get("BENCH_MESSAGES", "5000"))
@@ -18,8 +22,9 @@ SIZE = int(os.environ.get("BENCH_SIZE", "5120"))
 IDLE = int(os.environ.get("BENCH_IDLE", "5000"))
 ONLY = os.environ.get("BENCH_ONLY", "")
 TMP = os.environ["TERN_TEST_DIR"]
-PORT_TERN, PORT_POSTFIX = 24500, 24501
+PORT_TERN, PORT_POSTFIX, PORT_SINK = 24500, 24501, 24502
 SENDER, RCPT = "sender@bench.example", "user@bench.example"
+RELAY_CONNS = int(os.environ.get("BENCH_RELAY_CONNECTIONS", "20"))
 results = {}
 
 
@@ -30,9 +35,9 @@ def count(d):
         return 0
 
 
-def smtp_source(port):
+def smtp_source(port, rcpt=RCPT):
     argv = ["smtp-source", "-m", str(N), "-s", str(SESSIONS), "-l", str(SIZE),
-            "-f", SENDER, "-t", RCPT, "127.0.0.1:%d" % port]
+            "-f", SENDER, "-t", rcpt, "127.0.0.1:%d" % port]
     print("# " + " ".join(argv), flush=True)
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -149,6 +154,114 @@ def bench_postfix():
         pf.stop()
 
 
+# --------------------------------------------------------------------------
+# relay: smtp-source -> server -> smtp-sink
+
+
+def sink_start(label):
+    """smtp-sink on 127.0.0.1:PORT_SINK counting messages (-c)."""
+    out = os.path.join(TMP, "sink-%s.out" % label)
+    argv = ["smtp-sink", "-c", "-u", "nobody", "127.0.0.1:%d" % PORT_SINK, "1024"]
+    if os.getuid() != 0:
+        argv = ["smtp-sink", "-c", "127.0.0.1:%d" % PORT_SINK, "1024"]
+    p = spawn(argv, out)
+    if not wait_port("127.0.0.1", PORT_SINK, 15, p):
+        print("# smtp-sink did not start", flush=True)
+        return None, out
+    return p, out
+
+
+def sink_count(out):
+    """Messages smtp-sink has received (its last "mesg=N" counter)."""
+    try:
+        with open(out, "rb") as f:
+            f.seek(max(0, os.path.getsize(out) - 4096))
+            m = re.findall(rb"mesg=(\d+)", f.read())
+    except OSError:
+        return 0
+    return int(m[-1]) if m else 0
+
+
+def measure_relay(port, rcpt, out, label, drained):
+    """messages/s from smtp-source's start until smtp-sink has N more
+    messages; drained() must then be true (the server's queue empty)."""
+    before = sink_count(out)
+    t0 = time.monotonic()
+    p = smtp_source(port, rcpt)
+    record_pid(p.pid)
+    last = [before, time.monotonic()]
+
+    def progress():
+        n = sink_count(out)
+        if n != last[0]:
+            last[:] = [n, time.monotonic()]
+        if time.monotonic() - last[1] > 30:
+            return "stalled"
+        return n - before >= N
+    done = wait_until(progress, 900, interval=0.02) is True
+    secs = time.monotonic() - t0
+    _, err = p.communicate(timeout=120)
+    if p.returncode != 0 or not done:
+        print("# relay %s: smtp-source exit %d, %d/%d at the sink: %s" %
+              (label, p.returncode, sink_count(out) - before, N, err.decode()[-500:]), flush=True)
+        return None
+    if not wait_until(drained, 30):
+        print("# relay %s: queue not empty after the sink had all messages" % label, flush=True)
+    rate = N / secs
+    print("relay-%-7s %d messages of %d bytes, %d sessions in, to smtp-sink: %.2f s, %.0f msg/s" %
+          (label, N, SIZE, SESSIONS, secs, rate), flush=True)
+    return rate
+
+
+def bench_relay_tern():
+    from outbound import TernOut, outbound_supported
+    ok, why = outbound_supported(os.environ["TERN_BIN"])
+    if not ok:
+        print("# relay tern: skipped, this tern has no outbound delivery: %s" %
+              why.splitlines()[0] if why else "", flush=True)
+        return
+    sink, out = sink_start("tern")
+    if sink is None:
+        return
+    srv = TernOut(0, "tern-relay", max_sessions=1000, max_sessions_per_ip=1000,
+                  max_message_size="50M", log_level="warn")
+    srv.port = PORT_TERN
+    srv.listens = [("mx", "127.0.0.1:%d" % PORT_TERN, "mx")]
+    srv.domain("bench.example", users=["user"], aliases={"relay": ["user@sink.test"]})
+    srv.queue(mx_port=25, max_connections=100, max_connections_per_domain=RELAY_CONNS)
+    srv.relay(host="127.0.0.1:%d" % PORT_SINK, tls="none")
+    try:
+        if not srv.start():
+            print("# relay tern: tern did not start", flush=True)
+            return
+        results["relay-tern"] = measure_relay(PORT_TERN, "relay@bench.example", out, "tern",
+                                              lambda: srv.queue_ids() == [])
+        srv.stop()
+    finally:
+        stop_proc(sink, 5)
+
+
+def bench_relay_postfix():
+    sink, out = sink_start("postfix")
+    if sink is None:
+        return
+    pf = Postfix(os.path.join(TMP, "postfix-relay"), PORT_POSTFIX,
+                 relayhost="[127.0.0.1]:%d" % PORT_SINK, extra={
+                     "default_transport": "smtp",
+                     "queue_run_delay": "300s",
+                     "default_destination_concurrency_limit": str(RELAY_CONNS),
+                 }, hostname="bench-postfix-relay.test.example")
+    try:
+        if not pf.start():
+            print("# relay postfix: postfix did not start", flush=True)
+            return
+        results["relay-postfix"] = measure_relay(PORT_POSTFIX, "user@sink.test", out, "postfix",
+                                                 lambda: pf.queue_count() == 0)
+    finally:
+        pf.stop()
+        stop_proc(sink, 5)
+
+
 print("# tern: %s" % os.environ["TERN_BIN"], flush=True)
 print("# cpus: %d, %s" % (os.cpu_count(), open("/proc/loadavg").read().strip()), flush=True)
 if ONLY in ("", "tern", "memory"):
@@ -157,3 +270,9 @@ if ONLY in ("", "postfix"):
     bench_postfix()
 if results.get("tern") and results.get("postfix"):
     print("ratio    tern/postfix = %.2f" % (results["tern"] / results["postfix"]), flush=True)
+if ONLY in ("", "relay"):
+    bench_relay_tern()
+    bench_relay_postfix()
+if results.get("relay-tern") and results.get("relay-postfix"):
+    print("ratio    relay tern/postfix = %.2f" %
+          (results["relay-tern"] / results["relay-postfix"]), flush=True)
