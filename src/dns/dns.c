@@ -265,7 +265,7 @@ void
 dns_free(struct dns **dnsp)
 {
 	struct dns *d = *dnsp;
-	struct dns_query *q;
+	struct dns_query *q, *next;
 
 	if (d == NULL)
 		return;
@@ -274,7 +274,8 @@ dns_free(struct dns **dnsp)
 		q->is_cancelled = true;
 	/* Cancelled queries free themselves as their requests end. */
 	dns_channel_close(d);
-	while ((q = TAILQ_FIRST(&d->queries)) != NULL) {
+	for (q = TAILQ_FIRST(&d->queries); q != NULL; q = next) {
+		next = TAILQ_NEXT(q, entry);
 		ASSERT(q->pending == 0);
 		dns_query_destroy(q);
 	}
@@ -505,6 +506,8 @@ dns_route_lookup(struct dns *d, const char *domain, uint16_t port,
 		/* ares_query: the name as given, no search list. */
 		ares_query(d->ch, domain, ns_c_in, ns_t_mx, dns_query_mx_cb, q);
 	}
+	/* Nobody could cancel q yet: it outlives the release. */
+	ASSERT(!q->is_cancelled);
 	dns_query_release(q);
 	dns_timer_update(d);
 	return q;
@@ -532,6 +535,8 @@ dns_host_lookup(struct dns *d, const char *host, uint16_t port,
 		dns_route_set_host(&q->route, host);
 		dns_query_resolve_hosts(q);
 	}
+	/* Nobody could cancel q yet: it outlives the release. */
+	ASSERT(!q->is_cancelled);
 	dns_query_release(q);
 	dns_timer_update(d);
 	return q;

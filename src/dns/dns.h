@@ -60,7 +60,10 @@ typedef void dns_route_fn(void *arg, const struct dns_route *route);
 /*
  * Starts the resolver on base.  servers: "host:port[,host:port...]"
  * (numeric addresses; IPv6 as [addr]:port) or NULL for the system's
- * /etc/resolv.conf.  0, or -1 with a reason in err.
+ * /etc/resolv.conf.  0, or -1 with a reason in err.  Each query is
+ * tried DNS_TRIES_DEFAULT times with DNS_TIMEOUT_MS_DEFAULT per try
+ * (see dns_set_timeout()); a server answering SERVFAIL or REFUSED makes
+ * c-ares move on to the next server.
  */
 ATTR_WUR int dns_new(struct event_base *base, const char *servers,
     struct dns **dns_r, struct buf *err);
@@ -71,11 +74,26 @@ void dns_free(struct dns **dnsp);
  * Looks up the route for mail to domain (MX, CNAME followed, fallback to
  * A/AAAA when there is no MX, null MX detected), addresses with port.
  * Returns a handle for dns_query_cancel(), valid until cb runs.
+ *
+ * Details (additions to the first contract): domain is absolute, with or
+ * without its final dot, and no search list is ever applied.  cb never
+ * runs before this returns, even when the answer needs no query; it may
+ * start lookups, cancel others, or dns_free() the resolver.  Host
+ * addresses come from /etc/hosts, then DNS (AAAA and A).  An RFC 5321
+ * 4.1.3 address literal ("[192.0.2.1]", "[IPv6:2001:db8::1]") gives
+ * that one address without a query.  At most 10 hosts (lowest
+ * preferences) with at most 16 addresses each are returned; a host whose
+ * lookup failed stays listed with no address and its own status.
  */
 struct dns_query *dns_route_lookup(struct dns *d, const char *domain,
     uint16_t port, dns_route_fn *cb, void *arg);
 
-/* The addresses of one host name (or numeric address), as a route. */
+/*
+ * The addresses of one host name (or numeric address, bare or in
+ * brackets: answered without a query), as a route with one host.
+ * Status DNS_NXDOMAIN when the name does not exist.  Same rules as
+ * dns_route_lookup() for cb and the handle.
+ */
 struct dns_query *dns_host_lookup(struct dns *d, const char *host,
     uint16_t port, dns_route_fn *cb, void *arg);
 
