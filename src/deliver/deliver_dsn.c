@@ -19,7 +19,7 @@
 #define DELIVER_DSN_VALUE_MAX_BYTES 900
 
 void
-deliver_dsn_date(time_t t, char out[40])
+deliver_dsn_date(time_t t, char out[DELIVER_DSN_DATE_BYTES])
 {
 	static const char days[7][4] = {
 		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
@@ -33,7 +33,8 @@ deliver_dsn_date(time_t t, char out[40])
 	/* Names from tables, not strftime: the locale plays no part. */
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
-	(void)snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d +0000",
+	(void)snprintf(out, DELIVER_DSN_DATE_BYTES,
+	    "%s, %02d %s %04d %02d:%02d:%02d +0000",
 	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
@@ -115,7 +116,7 @@ static int
 deliver_dsn_header(const struct deliver_dsn *d, const char *boundary,
     struct buf *out)
 {
-	char date[40];
+	char date[DELIVER_DSN_DATE_BYTES];
 
 	deliver_dsn_date(d->now, date);
 	if (buf_printf(out, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
@@ -141,7 +142,7 @@ static int
 deliver_dsn_human(const struct deliver_dsn *d, const char *boundary,
     struct buf *out)
 {
-	char until[40];
+	char until[DELIVER_DSN_DATE_BYTES];
 	size_t i;
 
 	if (buf_printf(out, "--%s\r\n"
@@ -196,7 +197,7 @@ static int
 deliver_dsn_status(const struct deliver_dsn *d, const char *boundary,
     struct buf *out)
 {
-	char date[40];
+	char date[DELIVER_DSN_DATE_BYTES];
 	size_t i;
 
 	deliver_dsn_date(d->arrival, date);
