@@ -49,6 +49,17 @@ struct remote_params {
 	unsigned connect_timeout_s;	/* RFC 5321 4.5.3.2: client timeouts */
 	unsigned command_timeout_s;	/* greeting, EHLO, MAIL, RCPT: 5m */
 	unsigned data_timeout_s;	/* DATA 2m, block 3m, final dot 10m */
+	unsigned dot_timeout_s;		/* reply to the final ".": 10m */
+	/*
+	 * Smarthost only: the certificate must verify against the system
+	 * trust store and match relay_host (RFC 6125).  MX delivery never
+	 * verifies (RFC 7435); the log says verify=ok|none.
+	 */
+	bool relay_tls_verify;
+	/*
+	 * A zero in any number above means its default: ports 25, 10
+	 * connections, timeouts 30s connect, 5m command, 3m data, 10m dot.
+	 */
 };
 
 /* One message to one destination domain, as the queue hands it over. */
