@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -231,6 +232,10 @@ dnsmasq_start(uint16_t port)
 		char *args[N_ELEMENTS(argv)];
 		size_t k;
 
+		/* A test that aborts must not leave dnsmasq behind. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() == 1)
+			_exit(127);
 		for (k = 0; argv[k] != NULL; k++)
 			args[k] = xstrdup(argv[k]);
 		args[k] = NULL;
