@@ -214,13 +214,14 @@ static void
 server_teardown(struct server *srv)
 {
 	server_listen_close(srv);
+	/* The queue journals its last results while the spool is open. */
+	queue_free(&srv->queue);
 	/* Pending commits finish before sessions go (callbacks dropped). */
 	if (srv->spool != NULL)
 		spool_close(&srv->spool);
 	server_conn_drop_all(srv);
 	server_auth_free(srv);
 	tls_server_free(&srv->tls);
-	queue_free(&srv->queue);
 	if (srv->spool_ev != NULL)
 		event_free(srv->spool_ev);
 	if (srv->sig_term != NULL)
@@ -267,11 +268,15 @@ server_main(struct config *cfg, server_load_fn *load, void *load_arg)
 		log_err("spool %s: %s", cfg->spool, buf_cstr(&err));
 		goto out;
 	}
-	srv.queue = queue_new(cfg, srv.spool);
 	srv.iptable = server_iptable_new();
 	srv.base = event_base_new();
 	if (srv.base == NULL || server_setup_events(&srv) == -1) {
 		log_err("cannot set up the event loop");
+		goto out;
+	}
+	srv.queue = queue_new(cfg, srv.spool, srv.base, &err);
+	if (srv.queue == NULL) {
+		log_err("%s", buf_cstr(&err));
 		goto out;
 	}
 	server_auth_init(&srv);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Unit tests for the queue runner: local targets are delivered and
- * journaled, a remote target keeps the message spooled and pending, a
- * message whose targets are all done leaves the spool, and recovery
- * resubmits without delivering twice.  The config is filled by hand.
+ * Unit tests for the queue on a real spool and event loop, with the
+ * remote agent replaced by a fake that records jobs and answers when
+ * the test says: local targets are delivered and journaled, remote
+ * targets are grouped per domain, results set the journal's state,
+ * failures bounce to the sender (never for <>), a loop fails every
+ * target with 5.4.6, old messages expire with 4.4.7, the delay warning
+ * goes out once, limits hold jobs back, and recovery resumes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,12 +24,31 @@
 
 #include <cmocka.h>
 
+#include <event2/event.h>
+
+#include "config/config.h"
 #include "core/buf.h"
 #include "core/envelope.h"
 #include "core/xalloc.h"
-#include "config/config.h"
+#include "deliver/deliver_remote.h"
 #include "queue/queue.h"
 #include "spool/spool.h"
+#include "spool/spool_status.h"
+
+#define MAX_JOBS 16
+
+/* A remote job as the fake agent saw it. */
+struct job {
+	char queue_id[32];
+	char domain[64];
+	char from[64];
+	char rcpts[4][64];
+	size_t n_rcpts;
+	char content[16384];
+	queue_remote_done_fn *cb;
+	void *cb_arg;
+	bool answered;
+};
 
 struct fixture {
 	char dir[64];
@@ -35,8 +56,13 @@ struct fixture {
 	char mailroot[96];
 	char hostname[32];
 	char hostname2[32];
+	char resolver[32];
 	struct config cfg;
 	struct spool *sp;
+	struct event_base *base;
+	struct queue *q;
+	struct job jobs[MAX_JOBS];
+	size_t n_jobs;
 };
 
 static int
@@ -54,6 +80,80 @@ on_commit(void *arg, int error)
 	*(int *)arg = error;
 }
 
+static void
+fake_remote(void *arg, const struct remote_job *rj, queue_remote_done_fn *cb,
+    void *cb_arg)
+{
+	struct fixture *f = arg;
+	struct job *j;
+	size_t i;
+	ssize_t n;
+
+	assert_true(f->n_jobs < MAX_JOBS);
+	j = &f->jobs[f->n_jobs++];
+	memset(j, 0, sizeof(*j));
+	(void)snprintf(j->queue_id, sizeof(j->queue_id), "%s", rj->queue_id);
+	(void)snprintf(j->domain, sizeof(j->domain), "%s", rj->domain);
+	(void)snprintf(j->from, sizeof(j->from), "%s", rj->from);
+	assert_true(rj->n_rcpts <= 4);
+	for (i = 0; i < rj->n_rcpts; i++)
+		(void)snprintf(j->rcpts[i], sizeof(j->rcpts[i]), "%s",
+		    rj->rcpts[i]);
+	j->n_rcpts = rj->n_rcpts;
+	assert_true(rj->content_len < sizeof(j->content));
+	n = pread(rj->content_fd, j->content, (size_t)rj->content_len, 0);
+	assert_int_equal(n, (ssize_t)rj->content_len);
+	j->cb = cb;
+	j->cb_arg = cb_arg;
+}
+
+/* Answers job k: every recipient gets status/enh/reply. */
+static void
+answer(struct fixture *f, size_t k, enum deliver_status status,
+    const char *enh, const char *reply)
+{
+	struct remote_rcpt_result r[4];
+	struct remote_outcome o;
+	struct job *j = &f->jobs[k];
+	size_t i;
+
+	assert_true(k < f->n_jobs);
+	assert_false(j->answered);
+	memset(r, 0, sizeof(r));
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < j->n_rcpts; i++) {
+		r[i].result.status = status;
+		(void)snprintf(r[i].result.enh, sizeof(r[i].result.enh), "%s",
+		    enh);
+		(void)snprintf(r[i].result.text, sizeof(r[i].result.text),
+		    "%s", reply);
+		(void)snprintf(r[i].reply, sizeof(r[i].reply), "%s", reply);
+	}
+	o.rcpts = r;
+	o.n_rcpts = j->n_rcpts;
+	(void)snprintf(o.relay, sizeof(o.relay), "mx.%s[127.0.0.9]:25",
+	    j->domain);
+	j->answered = true;
+	j->cb(j->cb_arg, &o);
+}
+
+static void
+fill_config(struct fixture *f)
+{
+	f->cfg.hostname = f->hostname;
+	f->cfg.mailroot = f->mailroot;
+	f->cfg.spool = f->spool;
+	f->cfg.resolver = f->resolver;
+	f->cfg.min_retry = 300;
+	f->cfg.max_retry = 3600;
+	f->cfg.max_age = 5 * 86400;
+	f->cfg.delay_warning = 4 * 3600;
+	f->cfg.max_received = 5;
+	f->cfg.max_connections_per_domain = 10;
+	f->cfg.max_connections = 100;
+	f->cfg.mx_port = 25;
+}
+
 static int
 setup(void **state)
 {
@@ -66,14 +166,39 @@ setup(void **state)
 	(void)snprintf(f->mailroot, sizeof(f->mailroot), "%s/mail", f->dir);
 	(void)snprintf(f->hostname, sizeof(f->hostname), "mx.example.com");
 	(void)snprintf(f->hostname2, sizeof(f->hostname2), "reloaded");
-	f->cfg.hostname = f->hostname;
-	f->cfg.mailroot = f->mailroot;
-	f->cfg.spool = f->spool;
+	/* Nothing listens there; the fake agent never asks anyway. */
+	(void)snprintf(f->resolver, sizeof(f->resolver), "127.0.0.1:9");
+	fill_config(f);
 	buf_init(&err, 0, 0);
 	assert_int_equal(spool_open(f->spool, &f->sp, &err), 0);
 	buf_clear(&err);
+	f->base = event_base_new();
+	assert_non_null(f->base);
 	*state = f;
 	return 0;
+}
+
+static void
+start(struct fixture *f)
+{
+	struct buf err;
+
+	buf_init(&err, 0, 0);
+	f->q = queue_new(&f->cfg, f->sp, f->base, &err);
+	if (f->q == NULL)
+		fail_msg("queue_new: %s", buf_cstr(&err));
+	buf_clear(&err);
+	queue_set_remote_fn(f->q, fake_remote, f);
+}
+
+static void
+recover(struct fixture *f)
+{
+	struct buf err;
+
+	buf_init(&err, 0, 0);
+	assert_int_equal(queue_recover(f->q, &err), 0);
+	buf_clear(&err);
 }
 
 static int
@@ -81,46 +206,94 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	queue_free(&f->q);
+	assert_null(f->q);
 	spool_close(&f->sp);
+	event_base_free(f->base);
 	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
 }
 
-/* Commits a message for bob and carol (local) and, if asked, a remote. */
+/* Runs the loop and the spool's callbacks for a while. */
 static void
-commit(struct fixture *f, bool with_remote, char id[32])
+spin(struct fixture *f, int ms)
+{
+	int i;
+
+	for (i = 0; i < ms / 5; i++) {
+		(void)event_base_loop(f->base, EVLOOP_NONBLOCK);
+		spool_dispatch(f->sp);
+		(void)usleep(5000);
+	}
+}
+
+/* Spins until cond(f) holds, at most 10 s. */
+static void
+spin_until(struct fixture *f, bool (*cond)(struct fixture *), const char *what)
+{
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		if (cond(f))
+			return;
+		spin(f, 5);
+	}
+	fail_msg("timed out waiting for %s", what);
+}
+
+struct msg_spec {
+	const char *from;
+	const char *const *remotes;	/* NULL-terminated, "user@domain" */
+	bool local;			/* bob and carol @example.com */
+	time_t age;			/* seconds before now */
+	unsigned received;		/* Received: fields in the header */
+};
+
+static void
+commit_spec(struct fixture *f, const struct msg_spec *s, char id[32])
 {
 	struct spool_writer *w;
 	struct envelope env;
+	struct buf content;
 	int result = -1;
+	size_t i;
 
 	envelope_init(&env);
-	envelope_add_rcpt(&env, "bob@example.com");
-	envelope_add_rcpt(&env, "carol@example.com");
-	envelope_add_target(
-	    &env, true, "bob@example.com", "example.com", "bob", 0);
-	if (with_remote) {
-		envelope_add_rcpt(&env, "dave@remote.test");
-		envelope_add_target(
-		    &env, false, "dave@remote.test", "remote.test", "dave", 2);
+	free(env.from);
+	env.from = xstrdup(s->from != NULL ? s->from : "");
+	if (s->local) {
+		envelope_add_rcpt(&env, "bob@example.com");
+		envelope_add_target(&env, true, "bob@example.com",
+		    "example.com", "bob", env.n_rcpts - 1);
+		envelope_add_rcpt(&env, "carol@example.com");
+		envelope_add_target(&env, true, "carol@example.com",
+		    "example.com", "carol", env.n_rcpts - 1);
 	}
-	envelope_add_target(
-	    &env, true, "carol@example.com", "example.com", "carol", 1);
-	env.arrival = time(NULL);
+	for (i = 0; s->remotes != NULL && s->remotes[i] != NULL; i++) {
+		const char *at = strchr(s->remotes[i], '@');
+
+		envelope_add_rcpt(&env, s->remotes[i]);
+		envelope_add_target(&env, false, s->remotes[i], at + 1, "x",
+		    env.n_rcpts - 1);
+	}
+	env.arrival = time(NULL) - s->age;
+	buf_init(&content, 0, 0);
+	for (i = 0; i < s->received; i++)
+		assert_int_equal(buf_printf(&content, "Received: from h%zu by "
+		    "x;\r\n\tdate\r\n", i), 0);
+	assert_int_equal(buf_append_str(&content, "Subject: t\r\n\r\n"
+	    "Received: in the body does not count\r\nhi\r\n"), 0);
 	w = spool_writer_new(f->sp, id);
 	assert_non_null(w);
-	assert_int_equal(
-	    spool_writer_write(w, "Subject: t\r\n\r\nhi\r\n", 19), 0);
+	assert_int_equal(spool_writer_write(w, content.data, content.len), 0);
 	spool_writer_commit(w, &env, on_commit, &result);
 	while (result == -1) {
-		struct pollfd pfd = {
-		    .fd = spool_notify_fd(f->sp), .events = POLLIN};
-
-		assert_true(poll(&pfd, 1, 10000) > 0);
+		(void)usleep(1000);
 		spool_dispatch(f->sp);
 	}
 	assert_int_equal(result, 0);
+	buf_clear(&content);
 	envelope_clear(&env);
 }
 
@@ -180,96 +353,166 @@ message_exists(struct fixture *f, const char *id)
 	return false;
 }
 
-/* Waits up to 10 s for both local copies of a message. */
-static void
-wait_delivered(struct fixture *f, int want)
+static size_t
+count_queue(const struct fixture *f)
 {
-	int i;
+	char path[160];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
 
-	for (i = 0; i < 1000; i++) {
-		if (count_new(f, "bob") >= want &&
-		    count_new(f, "carol") >= want)
-			return;
-		(void)usleep(10000);
-	}
-	fail_msg("not delivered");
+	(void)snprintf(path, sizeof(path), "%s/queue", f->spool);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && strchr(de->d_name, '.') == NULL)
+			n++;
+	(void)closedir(d);
+	return n;
 }
 
+/* The journaled status of target i of id. */
+static struct spool_target_status
+status_of(struct fixture *f, const char *id, size_t i, size_t n,
+    bool *warned_r)
+{
+	struct spool_target_status ts[8], r;
+	struct spool_status st = { ts, n, false, 0 };
+
+	assert_true(n <= 8);
+	assert_int_equal(spool_status_load(f->sp, id, &st), 0);
+	assert_int_equal(st.n_bad, 0);
+	if (warned_r != NULL)
+		*warned_r = st.delay_warned;
+	r = ts[i];
+	return r;
+}
+
+static size_t
+count(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	while ((text = strstr(text, needle)) != NULL) {
+		n++;
+		text++;
+	}
+	return n;
+}
+
+static bool
+bob_and_carol(struct fixture *f)
+{
+	return count_new(f, "bob") >= 1 && count_new(f, "carol") >= 1;
+}
+
+static bool
+one_job(struct fixture *f)
+{
+	return f->n_jobs >= 1;
+}
+
+static bool
+two_jobs(struct fixture *f)
+{
+	return f->n_jobs >= 2;
+}
+
+static bool
+queue_empty(struct fixture *f)
+{
+	return count_queue(f) == 0;
+}
+
+static const char *const dave[] = { "dave@remote.test", NULL };
+
+/* Local targets are delivered; a remote one in flight keeps the message. */
 static void
 test_remote_target_keeps_message(void **state)
 {
 	struct fixture *f = *state;
-	struct queue *q;
-	struct buf err;
-	bool done[3];
+	const struct msg_spec s = { .local = true, .remotes = dave };
+	struct spool_target_status ts;
 	char id[32];
 
-	commit(f, true, id);
-	q = queue_new(&f->cfg, f->sp);
-	queue_submit(q, id);
-	wait_delivered(f, 1);
-	queue_free(&q); /* waits for the worker to journal its work */
-	assert_null(q);
+	commit_spec(f, &s, id);
+	start(f);
+	queue_submit(f->q, id);
+	spin_until(f, bob_and_carol, "local delivery");
+	spin_until(f, one_job, "the remote job");
+	spin(f, 50);
 	assert_true(message_exists(f, id));
-	assert_int_equal(spool_status_read(f->sp, id, done, 3), 0);
-	assert_true(done[0]);  /* bob */
-	assert_false(done[1]); /* dave, remote: pending */
-	assert_true(done[2]);  /* carol */
+	assert_int_equal(status_of(f, id, 0, 3, NULL).state,
+	    SPOOL_TARGET_DELIVERED);
+	assert_int_equal(status_of(f, id, 1, 3, NULL).state,
+	    SPOOL_TARGET_DELIVERED);
+	ts = status_of(f, id, 2, 3, NULL);
+	assert_int_equal(ts.state, SPOOL_TARGET_PENDING);
+	assert_string_equal(f->jobs[0].queue_id, id);
+	assert_string_equal(f->jobs[0].domain, "remote.test");
+	assert_string_equal(f->jobs[0].rcpts[0], "dave@remote.test");
+	assert_non_null(strstr(f->jobs[0].content, "Subject: t\r\n"));
 
-	/* After a restart: the remote still waits, no second copies. */
-	q = queue_new(&f->cfg, f->sp);
-	buf_init(&err, 0, 0);
-	assert_int_equal(queue_recover(q, &err), 0);
-	buf_clear(&err);
-	(void)usleep(200000);
-	queue_free(&q);
-	assert_true(message_exists(f, id));
+	/* After a restart: the remote is tried again, no second copies. */
+	queue_free(&f->q);
+	f->n_jobs = 0;
+	start(f);
+	recover(f);
+	spin_until(f, one_job, "the remote job after restart");
+	spin(f, 100);
+	assert_int_equal(f->n_jobs, 1);
 	assert_int_equal(count_new(f, "bob"), 1);
 	assert_int_equal(count_new(f, "carol"), 1);
+	answer(f, 0, DELIVER_OK, "2.0.0", "250 2.0.0 ok");
+	spin_until(f, queue_empty, "removal");
+	assert_false(message_exists(f, id));
 }
 
 static void
 test_all_local_message_is_removed(void **state)
 {
 	struct fixture *f = *state;
-	struct queue *q;
+	const struct msg_spec s = { .local = true };
 	char id[32];
-	int i;
 
-	commit(f, false, id);
-	q = queue_new(&f->cfg, f->sp);
-	queue_submit(q, id);
-	for (i = 0; i < 1000 && message_exists(f, id); i++)
-		(void)usleep(10000);
-	queue_free(&q);
+	commit_spec(f, &s, id);
+	start(f);
+	queue_submit(f->q, id);
+	spin_until(f, queue_empty, "removal");
 	assert_false(message_exists(f, id));
 	assert_int_equal(count_new(f, "bob"), 1);
 	assert_int_equal(count_new(f, "carol"), 1);
+	assert_int_equal(f->n_jobs, 0);
 }
 
-/* A local TEMPFAIL keeps the message and its targets pending. */
+/* A local TEMPFAIL defers both targets, journaled with the backoff. */
 static void
-test_tempfail_keeps_message(void **state)
+test_tempfail_defers(void **state)
 {
 	struct fixture *f = *state;
-	struct queue *q;
-	bool done[2];
+	const struct msg_spec s = { .local = true };
+	struct spool_target_status ts;
+	time_t before = time(NULL);
 	char id[32];
 	FILE *fp;
 
-	commit(f, false, id);
+	commit_spec(f, &s, id);
 	/* A file where the mailroot should be: every delivery defers. */
 	fp = fopen(f->mailroot, "w");
 	assert_non_null(fp);
 	(void)fclose(fp);
-	q = queue_new(&f->cfg, f->sp);
-	queue_submit(q, id);
-	(void)usleep(300000);
-	queue_free(&q);
+	start(f);
+	queue_submit(f->q, id);
+	spin(f, 300);
 	assert_true(message_exists(f, id));
-	assert_int_equal(spool_status_read(f->sp, id, done, 2), 0);
-	assert_false(done[0]);
-	assert_false(done[1]);
+	ts = status_of(f, id, 0, 2, NULL);
+	assert_int_equal(ts.state, SPOOL_TARGET_DEFERRED);
+	assert_int_equal(ts.attempts, 1);
+	assert_true(ts.next_attempt >= before + 300);
+	assert_true(ts.next_attempt <= time(NULL) + 300);
+	assert_string_equal(ts.dsn, "4.2.0");
+	assert_int_equal(status_of(f, id, 1, 2, NULL).state,
+	    SPOOL_TARGET_DEFERRED);
 }
 
 /* Startup: recovery submits what is spooled; a reload config is used. */
@@ -277,25 +520,19 @@ static void
 test_recover_submits(void **state)
 {
 	struct fixture *f = *state;
-	struct config other = f->cfg;
-	struct buf err;
-	struct queue *q;
+	const struct msg_spec s = { .local = true };
+	struct config other;
 	char id1[32], id2[32];
-	int i;
 
-	commit(f, false, id1);
-	commit(f, false, id2);
-	q = queue_new(&f->cfg, f->sp);
+	commit_spec(f, &s, id1);
+	commit_spec(f, &s, id2);
+	start(f);
+	other = f->cfg;
 	other.hostname = f->hostname2;
-	queue_set_config(q, &other);
-	buf_init(&err, 0, 0);
-	assert_int_equal(queue_recover(q, &err), 0);
-	buf_clear(&err);
-	for (i = 0;
-	     i < 1000 && (message_exists(f, id1) || message_exists(f, id2));
-	     i++)
-		(void)usleep(10000);
-	queue_free(&q);
+	queue_set_config(f->q, &other);
+	recover(f);
+	spin_until(f, queue_empty, "removal");
+	queue_set_config(f->q, &f->cfg);
 	assert_false(message_exists(f, id1));
 	assert_false(message_exists(f, id2));
 	assert_int_equal(count_new(f, "bob"), 2);
@@ -303,18 +540,286 @@ test_recover_submits(void **state)
 	assert_true(all_named_for(f, "reloaded"));
 }
 
+/* One job per (message, domain), carrying all of that domain's rcpts. */
+static void
+test_grouping_per_domain(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const rcpts[] = { "a1@a.test", "b1@b.test",
+		"a2@A.test", NULL };
+	const struct msg_spec s = { .from = "s@example.net", .remotes = rcpts };
+	struct job *ja, *jb;
+	char id[32];
+
+	commit_spec(f, &s, id);
+	start(f);
+	queue_submit(f->q, id);
+	spin_until(f, two_jobs, "two jobs");
+	spin(f, 50);
+	assert_int_equal(f->n_jobs, 2);
+	ja = strcmp(f->jobs[0].domain, "a.test") == 0 ? &f->jobs[0] :
+	    &f->jobs[1];
+	jb = ja == &f->jobs[0] ? &f->jobs[1] : &f->jobs[0];
+	assert_string_equal(ja->domain, "a.test");
+	assert_int_equal(ja->n_rcpts, 2);
+	assert_string_equal(ja->rcpts[0], "a1@a.test");
+	assert_string_equal(ja->rcpts[1], "a2@A.test");
+	assert_string_equal(ja->from, "s@example.net");
+	assert_string_equal(jb->domain, "b.test");
+	assert_int_equal(jb->n_rcpts, 1);
+	answer(f, 0, DELIVER_OK, "2.0.0", "250 ok");
+	spin(f, 20);
+	assert_true(message_exists(f, id));
+	answer(f, 1, DELIVER_OK, "2.0.0", "250 ok");
+	spin_until(f, queue_empty, "removal");
+}
+
+/* 5xx: the target fails and the sender gets an RFC 3464 bounce. */
+static void
+test_permfail_bounces(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg_spec s = { .from = "s@example.net", .remotes = dave };
+	struct spool_target_status ts;
+	struct job *b;
+	char id[32];
+
+	commit_spec(f, &s, id);
+	start(f);
+	queue_submit(f->q, id);
+	spin_until(f, one_job, "the job");
+	answer(f, 0, DELIVER_PERMFAIL, "5.1.1",
+	    "550 5.1.1 <dave@remote.test>: no such user");
+	spin_until(f, two_jobs, "the bounce's job");
+	/* The original is gone once its bounce is durable. */
+	spin(f, 50);
+	assert_false(message_exists(f, id));
+	b = &f->jobs[1];
+	assert_string_equal(b->from, "");
+	assert_string_equal(b->domain, "example.net");
+	assert_int_equal(b->n_rcpts, 1);
+	assert_string_equal(b->rcpts[0], "s@example.net");
+	assert_non_null(strstr(b->content, "From: Mail Delivery System "
+	    "<MAILER-DAEMON@mx.example.com>\r\n"));
+	assert_non_null(strstr(b->content, "To: <s@example.net>\r\n"));
+	assert_non_null(strstr(b->content, "\r\nAction: failed\r\n"));
+	assert_non_null(strstr(b->content, "\r\nStatus: 5.1.1\r\n"));
+	assert_non_null(strstr(b->content,
+	    "\r\nFinal-Recipient: rfc822;dave@remote.test\r\n"));
+	assert_non_null(strstr(b->content,
+	    "\r\nRemote-MTA: dns; mx.remote.test\r\n"));
+	assert_non_null(strstr(b->content, "\r\nDiagnostic-Code: smtp; 550 "
+	    "5.1.1 <dave@remote.test>: no such user\r\n"));
+	assert_non_null(strstr(b->content, "\r\nSubject: t\r\n"));
+	/* The bounce itself fails: never a bounce of a bounce. */
+	answer(f, 1, DELIVER_PERMFAIL, "5.1.1", "550 5.1.1 no such user");
+	spin_until(f, queue_empty, "removal of the bounce");
+	spin(f, 50);
+	assert_int_equal(f->n_jobs, 2);
+	ts = status_of(f, f->jobs[1].queue_id, 0, 1, NULL);
+	(void)ts;
+}
+
+/* A failure of a message from <> is dropped, logged, not bounced. */
+static void
+test_null_sender_no_bounce(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg_spec s = { .from = "", .remotes = dave };
+	char id[32];
+
+	commit_spec(f, &s, id);
+	start(f);
+	queue_submit(f->q, id);
+	spin_until(f, one_job, "the job");
+	answer(f, 0, DELIVER_PERMFAIL, "5.1.1", "550 5.1.1 no");
+	spin_until(f, queue_empty, "removal");
+	spin(f, 50);
+	assert_int_equal(f->n_jobs, 1);
+}
+
+/* More Received fields than max_received: 5.4.6 for all, no attempt. */
+static void
+test_loop_fails_all(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg_spec s = { .from = "s@example.net", .remotes = dave,
+		.local = true, .received = 6 };
+	char id[32];
+
+	commit_spec(f, &s, id);
+	start(f);
+	queue_submit(f->q, id);
+	spin_until(f, one_job, "the bounce's job");
+	spin(f, 50);
+	assert_int_equal(f->n_jobs, 1);
+	assert_string_equal(f->jobs[0].from, "");
+	assert_string_equal(f->jobs[0].rcpts[0], "s@example.net");
+	assert_int_equal(count_new(f, "bob"), 0);
+	assert_int_equal(count_new(f, "carol"), 0);
+	assert_int_equal(count(f->jobs[0].content, "\r\nStatus: 5.4.6\r\n"),
+	    3);
+	assert_non_null(strstr(f->jobs[0].content,
+	    "mail loop: too many Received headers"));
+	assert_false(message_exists(f, id));
+}
+
+/* Exactly max_received is still fine. */
+static void
+test_loop_limit_is_inclusive(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg_spec s = { .from = "s@example.net", .local = true,
+		.received = 5 };
+	char id[32];
+
+	commit_spec(f, &s, id);
+	start(f);
+	queue_submit(f->q, id);
+	spin_until(f, queue_empty, "removal");
+	assert_int_equal(count_new(f, "bob"), 1);
+	assert_int_equal(f->n_jobs, 0);
+}
+
+/* A TEMPFAIL after max_age is a failure, 4.4.7, bounced. */
+static void
+test_expiry(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg_spec s = { .from = "s@example.net", .remotes = dave,
+		.age = 5 * 86400 + 10 };
+	char id[32];
+
+	f->cfg.delay_warning = 0;
+	commit_spec(f, &s, id);
+	start(f);
+	queue_submit(f->q, id);
+	spin_until(f, one_job, "the job");
+	answer(f, 0, DELIVER_TEMPFAIL, "4.2.0", "451 4.2.0 try later");
+	spin_until(f, two_jobs, "the bounce's job");
+	assert_non_null(strstr(f->jobs[1].content, "\r\nStatus: 4.4.7\r\n"));
+	assert_non_null(strstr(f->jobs[1].content, "\r\nAction: failed\r\n"));
+	assert_non_null(strstr(f->jobs[1].content, "delivery time expired; "
+	    "last error: 451 4.2.0 try later"));
+	spin(f, 50);
+	assert_false(message_exists(f, id));
+}
+
+/* After delay_warning, one "Action: delayed" notice, journaled once. */
+static void
+test_delay_warning_once(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg_spec s = { .from = "s@example.net", .remotes = dave,
+		.age = 5 * 3600 };
+	struct spool_target_status ts;
+	bool warned = false;
+	char id[32];
+
+	commit_spec(f, &s, id);
+	start(f);
+	queue_submit(f->q, id);
+	spin_until(f, one_job, "the job");
+	answer(f, 0, DELIVER_TEMPFAIL, "4.4.1", "connection refused");
+	spin_until(f, two_jobs, "the warning's job");
+	spin(f, 100);
+	assert_int_equal(f->n_jobs, 2);
+	assert_non_null(strstr(f->jobs[1].content, "\r\nAction: delayed\r\n"));
+	assert_non_null(strstr(f->jobs[1].content, "\r\nStatus: 4.4.1\r\n"));
+	assert_non_null(strstr(f->jobs[1].content, "Will-Retry-Until: "));
+	ts = status_of(f, id, 0, 1, &warned);
+	assert_true(warned);
+	assert_int_equal(ts.state, SPOOL_TARGET_DEFERRED);
+	assert_true(message_exists(f, id));
+	/* A restart does not warn again. */
+	queue_free(&f->q);
+	f->n_jobs = 0;
+	start(f);
+	recover(f);
+	spin(f, 200);
+	/* Only the warning itself (still queued) goes out again. */
+	assert_int_equal(f->n_jobs, 1);
+	assert_string_equal(f->jobs[0].from, "");
+}
+
+/* max_connections_per_domain = 1: the second job waits for the first. */
+static void
+test_domain_limit(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg_spec s = { .from = "s@example.net", .remotes = dave };
+	char id1[32], id2[32];
+
+	f->cfg.max_connections_per_domain = 1;
+	commit_spec(f, &s, id1);
+	commit_spec(f, &s, id2);
+	start(f);
+	queue_submit(f->q, id1);
+	queue_submit(f->q, id2);
+	spin_until(f, one_job, "the first job");
+	spin(f, 100);
+	assert_int_equal(f->n_jobs, 1);
+	answer(f, 0, DELIVER_OK, "2.0.0", "250 ok");
+	spin_until(f, two_jobs, "the second job");
+	assert_string_equal(f->jobs[1].queue_id, id2);
+	answer(f, 1, DELIVER_OK, "2.0.0", "250 ok");
+	spin_until(f, queue_empty, "removal");
+}
+
+/* A journaled failure whose bounce never went out is bounced at start. */
+static void
+test_recover_pending_bounce(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg_spec s = { .from = "s@example.net", .remotes = dave };
+	struct spool_target_status ts;
+	char id[32];
+
+	commit_spec(f, &s, id);
+	spool_status_target_init(&ts);
+	ts.state = SPOOL_TARGET_FAILED;
+	ts.attempts = 1;
+	(void)snprintf(ts.dsn, sizeof(ts.dsn), "5.7.1");
+	(void)snprintf(ts.text, sizeof(ts.text), "550 5.7.1 go away");
+	assert_int_equal(spool_status_set_target(f->sp, id, 0, &ts), 0);
+	start(f);
+	recover(f);
+	spin_until(f, one_job, "the bounce's job");
+	assert_string_equal(f->jobs[0].from, "");
+	assert_non_null(strstr(f->jobs[0].content, "\r\nStatus: 5.7.1\r\n"));
+	spin(f, 50);
+	assert_false(message_exists(f, id));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-	        test_remote_target_keeps_message, setup, teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_all_local_message_is_removed, setup, teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_tempfail_keeps_message, setup, teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_recover_submits, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_remote_target_keeps_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_all_local_message_is_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_tempfail_defers, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_recover_submits, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_grouping_per_domain, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_permfail_bounces, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_null_sender_no_bounce, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_loop_fails_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_loop_limit_is_inclusive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_delay_warning_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_domain_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_recover_pending_bounce, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
