@@ -41,8 +41,9 @@ DELIVER_RE = re.compile(
 
 
 def outbound_supported(tern_bin=None):
-    """(True, "") if tern's check-config knows [relay], [queue] and
-    [server] resolver; else (False, what it said)."""
+    """(True, text) if tern's check-config knows [relay], [queue] and
+    [server] resolver and the binary has the remote delivery agent in it
+    (its " relay=" log format); else (False, why)."""
     import tempfile
     from tern import tern_bin as default_bin
     b = tern_bin or default_bin()
@@ -58,7 +59,12 @@ def outbound_supported(tern_bin=None):
                     "[listen mx]\naddress = 127.0.0.1:2525\n\n"
                     "[domain probe.test]\nusers = %s/u\n" % (d, d, d))
         rc, out, err = run([b, "check-config", "-c", conf], timeout=30)
-        return rc == 0, (out + err).strip()
+        if rc != 0:
+            return False, (out + err).strip()
+        with open(b, "rb") as f:
+            if b" relay=" not in f.read():
+                return False, "no remote delivery agent linked into %s (no \" relay=\" log format)" % b
+        return True, (out + err).strip()
     finally:
         import shutil
         shutil.rmtree(d, True)
@@ -301,6 +307,15 @@ def _status_blocks(part):
     if cur:
         blocks.append(cur)
     return blocks
+
+
+def final_rcpt(block):
+    """The address of a recipient block's Final-Recipient, lowercased,
+    without its "rfc822;" type ("rfc822;a@b" and "rfc822; a@b" are the
+    same, RFC 3464 2.3.2)."""
+    v = block.get("final-recipient", "")
+    typ, _, addr = v.partition(";")
+    return addr.strip().lower() if typ.strip().lower() == "rfc822" else v
 
 
 def dsn_for(srv, domain, user, pred=None, timeout=30.0):

@@ -32,7 +32,8 @@ unstuffed, CRLF) and NNNNNN.json (envelope, HELO name, TLS, peer, time).
 
 The server notes protocol slips of the client in self.violations:
 commands sent ahead of a reply without PIPELINING, data after STARTTLS
-in the same packet, RCPT before MAIL, DATA without recipients, a line
+in the same packet, RCPT or DATA with no MAIL sent at all (after a
+refused MAIL, pipelined RCPT/DATA are normal: RFC 2920), a line
 without CRLF, a line longer than 1000 octets (512 for commands).
 """
 
@@ -85,6 +86,7 @@ class _Session:
         self.helo = None
         self.esmtp = False
         self.tx = None
+        self.mail_sent = False   # a MAIL command (any reply) in this transaction
         self.closed = False
 
     # ---- I/O ---------------------------------------------------------
@@ -223,6 +225,7 @@ class _Session:
                 if not self.act(ok):
                     return
             elif verb == "MAIL":
+                self.mail_sent = True
                 if self.helo is None:
                     self.act("503 5.5.1 EHLO first")
                     continue
@@ -245,7 +248,8 @@ class _Session:
                     self.tx = Transaction(self.no, self.helo, path, params, self.tls)
             elif verb == "RCPT":
                 if self.tx is None:
-                    srv._violation(self.no, "RCPT without MAIL")
+                    if not self.mail_sent:
+                        srv._violation(self.no, "RCPT without MAIL")
                     if not self.act("503 5.5.1 MAIL first"):
                         return
                     continue
@@ -263,11 +267,13 @@ class _Session:
             elif verb == "DATA":
                 self.check_pipelining(verb)
                 if self.tx is None or not self.tx.rcpts:
-                    if self.tx is None:
+                    if self.tx is None and not self.mail_sent:
                         srv._violation(self.no, "DATA without MAIL")
                     if not self.act("554 5.5.1 no valid recipients" if self.tx else
                                     "503 5.5.1 MAIL first"):
                         return
+                    self.tx = None
+                    self.mail_sent = False
                     continue
                 r = self.scripted("data_start", None, "354 go ahead")
                 if not self.act(r):
@@ -293,12 +299,14 @@ class _Session:
                     if "queued as 0" in r:
                         r = r.replace("queued as 0", "queued as %s-%d" % (srv.name, self.tx.seq))
                 tx, self.tx = self.tx, None
+                self.mail_sent = False
                 srv._rcpt_done(self.no)
                 if not self.act(r):
                     return
                 srv._after_data(tx, self)
             elif verb == "RSET":
                 self.tx = None
+                self.mail_sent = False
                 srv._rcpt_done(self.no)
                 if not self.act(self.scripted("rset", None, "250 2.0.0 ok")):
                     return
@@ -325,12 +333,31 @@ def _parse_path(arg, prefix):
     return path, params
 
 
+class ServerGroup:
+    """Counters shared by several ScriptedSMTP servers (group=): open
+    connections and open transactions (first accepted RCPT until the
+    reply to the final dot, RSET or close) across all of them, with
+    their peaks."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.conns = self.conn_peak = 0
+        self.txs = self.tx_peak = 0
+
+    def add(self, what, delta):
+        with self.lock:
+            v = getattr(self, what) + delta
+            setattr(self, what, v)
+            peak = "conn_peak" if what == "conns" else "tx_peak"
+            setattr(self, peak, max(getattr(self, peak), v))
+
+
 class ScriptedSMTP:
     def __init__(self, host, port, directory, name=None, greeting=None, ehlo=None,
                  helo=None, mail=None, rcpt=None, data=None, data_start=None, rset=None,
                  starttls=None, ext=None, tls=None, tls_handshake="ok", esmtp=True,
                  size_limit=0, auth=None, data_delay=0.0, timeout=60.0,
-                 hang_timeout=120.0, after_data=None):
+                 hang_timeout=120.0, after_data=None, group=None):
         """tls: (cert, key) to advertise STARTTLS; tls_handshake "ok" or
         "garbage" (220 to STARTTLS, then junk instead of a handshake).
         auth: {user: password} to advertise AUTH PLAIN LOGIN.
@@ -356,6 +383,7 @@ class ScriptedSMTP:
         self.timeout = timeout
         self.hang_timeout = hang_timeout
         self.after_data = after_data
+        self.group = group
         self.lock = threading.Lock()
         self.counts = {}
         self.accepted = []
@@ -467,6 +495,8 @@ class ScriptedSMTP:
     def _rcpt_active(self, conn, path):
         dom = path.rpartition("@")[2].lower()
         with self.lock:
+            if conn not in self._rcpt_domains and self.group is not None:
+                self.group.add("txs", 1)
             doms = self._rcpt_domains.setdefault(conn, set())
             if dom not in doms:
                 doms.add(dom)
@@ -476,7 +506,10 @@ class ScriptedSMTP:
 
     def _rcpt_done(self, conn):
         with self.lock:
-            for dom in self._rcpt_domains.pop(conn, ()):
+            doms = self._rcpt_domains.pop(conn, None)
+            if doms is not None and self.group is not None:
+                self.group.add("txs", -1)
+            for dom in doms or ():
                 self.domain_active[dom] -= 1
 
     def tls_context(self):
@@ -535,6 +568,8 @@ class ScriptedSMTP:
                 no = self.connections
                 self.active += 1
                 self.max_active = max(self.max_active, self.active)
+            if self.group is not None:
+                self.group.add("conns", 1)
             c.settimeout(self.timeout)
             sess = _Session(self, c, peer, no)
             self.sessions.append(sess)
@@ -550,6 +585,8 @@ class ScriptedSMTP:
             self._rcpt_done(sess.no)
             with self.lock:
                 self.active -= 1
+            if self.group is not None:
+                self.group.add("conns", -1)
             try:
                 sess.sock.close()
             except OSError:

@@ -94,7 +94,7 @@ if t.eq(len(got), 1, "STARTTLS answered 454: delivered anyway"):
 # ---- junk instead of a handshake -------------------------------------------------------------------
 got = wait_until(lambda: [x for x in junk.accepted if x.header("Message-ID") == ms["junk"].msgid], 45) or []
 if t.eq(len(got), 1, "TLS handshake fails: opportunistic TLS falls back, delivered",
-        "deliver lines: %s" % [d["line"] for d in srv.deliver_lines(rcpt="u@junk.test")]):
+        "\n".join(d["line"] for d in srv.deliver_lines(rcpt="u@junk.test")[:3])):
     t.eq(got[0].tls, None, "in clear")
 
 # ---- no STARTTLS ------------------------------------------------------------------------------------
