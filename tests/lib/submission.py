@@ -35,6 +35,7 @@ class TernTLS(Tern):
         super().__init__(test_no, name, **kw)
         self.tls_sections = []   # [(name or None, {key: value})]
         self.limit_values = {}
+        self.extra_sections = []  # [(header, {key: value})]
 
     def tls(self, cert, key, name=None, hostnames=None, ciphers=None):
         kv = {}
@@ -62,7 +63,27 @@ class TernTLS(Tern):
             out += ["%s = %s" % x for x in kv.items()]
         if self.limit_values:
             out += ["", "[limits]"] + ["%s = %s" % x for x in self.limit_values.items()]
+        for header, kv in self.extra_sections:
+            out += ["", "[%s]" % header] + ["%s = %s" % x for x in kv.items()]
         return "\n".join(out) + "\n"
+
+    def section(self, header, **kv):
+        """Adds a further section [header] with key = value lines."""
+        self.extra_sections.append((header, {k: str(v) for k, v in kv.items()}))
+
+    def hold_outbound(self):
+        """Keeps mail for remote recipients in the queue, without DNS or
+        network: if this tern delivers outbound ([relay] is known), its
+        smarthost is a closed port of this test (connection refused: the
+        recipient is deferred), retries wait an hour, and the resolver is
+        another closed port.  A tern without outbound delivery keeps remote
+        targets queued anyway.  Returns True if the sections were added."""
+        if not outbound_known(self.bin):
+            return False
+        self.server["resolver"] = "127.0.0.1:%d" % self.ports(18)
+        self.section("relay", host="127.0.0.1:%d" % self.ports(19), tls="none")
+        self.section("queue", min_retry="1h", max_retry="2h")
+        return True
 
     def hup(self):
         self.proc.send_signal(1)
@@ -78,6 +99,40 @@ class TernTLS(Tern):
     def queue_file(self, qid):
         with open(os.path.join(self.spool, "queue", qid), "rb") as f:
             return f.read()
+
+
+_outbound_known = {}
+
+
+def outbound_known(binary):
+    """True if `tern check-config` accepts [relay], [queue] and [server]
+    resolver (tern delivers outbound mail itself)."""
+    if binary in _outbound_known:
+        return _outbound_known[binary]
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="tern-probe-")
+    try:
+        conf = os.path.join(d, "c.conf")
+        with open(conf, "w") as f:
+            f.write("[server]\nhostname = probe.test\nspool = %s/s\nmailroot = %s/m\n"
+                    "resolver = 127.0.0.1:53\n\n[relay]\nhost = 127.0.0.1:25\ntls = none\n\n"
+                    "[queue]\nmin_retry = 1h\nmax_retry = 2h\n\n"
+                    "[listen mx]\naddress = 127.0.0.1:2525\n\n[domain probe.test]\n" % (d, d))
+        rc, _, _ = run([binary, "check-config", "-c", conf], timeout=30)
+        _outbound_known[binary] = rc == 0
+    finally:
+        shutil.rmtree(d, True)
+    return _outbound_known[binary]
+
+
+def remote_waits_re(rcpt):
+    """The log line saying a remote recipient is kept for later: the
+    queue's "waits for outbound delivery" (no outbound delivery yet) or a
+    delivery attempt with status=deferred."""
+    r = re.escape(rcpt)
+    return (r"queue remote target waits for outbound delivery rcpt=<%s>"
+            r"|deliver rcpt=<?%s>? .*status=deferred" % (r, r))
 
 
 # --------------------------------------------------------------------------

@@ -88,6 +88,25 @@ for maxv, name in ((ssl.TLSVersion.TLSv1, "TLSv1"), (ssl.TLSVersion.TLSv1_1, "TL
     except (ssl.SSLError, OSError, smtplib.SMTPException) as e:
         t.ok(True, "python ssl with max %s to submissions fails (%s)" % (name, type(e).__name__))
 
+# plaintext SMTP to the implicit-TLS port: no greeting, closed, tern unharmed
+import socket
+try:
+    with socket.create_connection(("127.0.0.1", SUBS), timeout=10) as raw:
+        raw.sendall(b"EHLO client.test\r\n")
+        got = b""
+        while True:
+            d = raw.recv(4096)
+            if not d:
+                break
+            got += d
+    t.ok(not got.startswith(b"220") and not got.startswith(b"250"),
+         "plaintext EHLO to submissions: no SMTP reply, connection closed", got[:200])
+except socket.timeout:
+    t.ok(False, "plaintext EHLO to submissions: connection closed within 10 s")
+except OSError as e:
+    t.ok(True, "plaintext EHLO to submissions: connection reset (%s)" % type(e).__name__)
+t.ok(srv.alive() and srv.greets(), "tern still serves after the plaintext client")
+
 # ---- SNI ---------------------------------------------------------------------
 for port, where, extra in ((SUB, "submission", ["-starttls", "smtp", "-name", "client.test"]),
                            (SUBS, "submissions", [])):

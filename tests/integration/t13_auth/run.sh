@@ -18,7 +18,7 @@ require_tern
 "$PY" - <<'PYEOF'
 import os, re, smtplib, time
 from tern import Tap, sha512_crypt, header, message, wait_until, run
-from submission import TernTLS, make_cert, RawTLS, Raw, submission, plain_token, b64
+from submission import TernTLS, make_cert, RawTLS, Raw, submission, plain_token, b64, remote_waits_re
 
 t = Tap()
 srv = TernTLS(13, "tern")
@@ -32,6 +32,7 @@ USERS = srv.domain("example.test", users=list(PW) + ["mailonly"],
                    passwords={u: sha512_crypt(p) for u, p in PW.items()},
                    aliases={"info": ["alice"], "sales": ["alice", "bob"], "support": ["bob"]})
 srv.domain("other.test", users=["zed"])
+srv.hold_outbound()   # remote recipients stay queued: no DNS, no network
 if not t.ok(srv.start(), "tern starts"):
     t.done()
 A = "alice@example.test"
@@ -111,6 +112,21 @@ for desc, how, user, pw in cases:
     t.reply(r, 535, "5.7.8", "%s: 535 5.7.8" % desc)
     t.reply(c.cmd("MAIL FROM:<%s>" % A), 530, "5.7.0", "%s: still unauthenticated (530)" % desc)
     c.close()
+# authorization identity (RFC 4616 authzid): logging in as alice must not act as bob
+c = tls()
+r = c.cmd("AUTH PLAIN " + plain_token(A, PW["alice"], authzid="bob@example.test"))
+t.ok(r[0] in (535, 501) or r[0] >= 500, "PLAIN with authzid bob and alice's credentials: refused", r)
+t.reply(c.cmd("MAIL FROM:<bob@example.test>"), 530, "5.7.0", "... and the session is not bob's (530)")
+c.close()
+c = tls()
+t.reply(c.cmd("AUTH PLAIN " + plain_token(A, PW["alice"], authzid=A)), 235, "2.7.0",
+        "PLAIN with authzid equal to the login: 235")
+c.close()
+c = tls()
+r = c.cmd("AUTH PLAIN " + "QUFB" * 5000)
+t.ok(r[0] in (500, 501) and r[1].startswith("5.5."), "AUTH PLAIN with a 20,000-byte response: 500/501 5.5.x", r)
+t.reply(c.cmd("NOOP"), 250, None, "session usable after the oversized response")
+c.close()
 c = tls()
 c.auth_plain(A, WRONG[3])
 t.reply(c.auth_plain(A, PW["alice"]), 235, "2.7.0", "a failed AUTH does not use up the session's AUTH")
@@ -181,9 +197,8 @@ qf = srv.queue_file(ids[0]) if ids else b""
 t.ok(mid.encode() in qf and re.search(rb"(?m)^target remote \d+ \d+:friend@remote\.example ", qf),
      "the queue file holds the message and a remote target friend@remote.example", qf[-600:])
 t.ok(re.search(rb"(?m)^auth_user \d+:bob@example\.test$", qf), "the envelope records auth_user bob", qf[-600:])
-t.ok(wait_until(lambda: re.search(r"queue remote target waits for outbound delivery rcpt=<friend@remote\.example>",
-                                  srv.log()), 5),
-     "log: queue remote target waits for outbound delivery rcpt=<friend@remote.example>", srv.log()[-1500:])
+t.ok(wait_until(lambda: re.search(remote_waits_re("friend@remote.example"), srv.log()), 10),
+     "log: friend@remote.example waits for outbound delivery (or is deferred)", srv.log()[-1500:])
 time.sleep(1.0)
 t.ok(ids and ids[0] in srv.queue_ids(), "the remote message stays in the spool (not dropped)")
 
