@@ -50,24 +50,29 @@ fuzz_smtpc_reply_parser(const uint8_t *data, size_t size, size_t chunk)
 		size_t took = smtpc_reply_parser_feed(&p, data + off, n);
 
 		if (took == 0)
-			abort();	/* next() must have drained room */
+			abort(); /* next() must have drained room */
 		off += took;
 	}
 	smtpc_reply_parser_clear(&p);
 }
 
 static void
-fuzz_smtpc_reply_session(const uint8_t *data, size_t size, size_t chunk,
-    enum smtpc_tls tls)
+fuzz_smtpc_reply_session(
+    const uint8_t *data, size_t size, size_t chunk, enum smtpc_tls tls)
 {
-	static const char *const rcpts[] = { "a@x.test", "b@x.test" };
+	static const char *const rcpts[] = {"a@x.test", "b@x.test"};
 	struct smtpc_session_params sp = {
-		.helo = "me.test", .tls = tls, .auth_user = "u",
-		.auth_password = "p",
+	    .helo = "me.test",
+	    .tls = tls,
+	    .auth_user = "u",
+	    .auth_password = "p",
 	};
 	struct smtpc_message m = {
-		.from = "f@me.test", .rcpts = rcpts, .n_rcpts = 2,
-		.size = 10, .body = ENVELOPE_BODY_8BITMIME,
+	    .from = "f@me.test",
+	    .rcpts = rcpts,
+	    .n_rcpts = 2,
+	    .size = 10,
+	    .body = ENVELOPE_BODY_8BITMIME,
 	};
 	struct smtpc_session *s;
 	struct buf out;

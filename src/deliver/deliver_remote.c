@@ -77,8 +77,8 @@ deliver_remote_cfg_unref(struct remote_cfg **cfgp)
 	free(cfg->relay_host);
 	free(cfg->relay_user);
 	if (cfg->relay_password != NULL) {
-		explicit_bzero(cfg->relay_password,
-		    strlen(cfg->relay_password));
+		explicit_bzero(
+		    cfg->relay_password, strlen(cfg->relay_password));
 		free(cfg->relay_password);
 	}
 	free(cfg);
@@ -100,8 +100,8 @@ remote_agent_new(struct event_base *base, struct dns *dns,
 }
 
 void
-remote_agent_set_params(struct remote_agent *a,
-    const struct remote_params *params)
+remote_agent_set_params(
+    struct remote_agent *a, const struct remote_params *params)
 {
 	struct remote_dest *d;
 	struct remote_conn *c;
@@ -109,7 +109,7 @@ remote_agent_set_params(struct remote_agent *a,
 	deliver_remote_cfg_unref(&a->cfg);
 	a->cfg = deliver_remote_cfg_new(params);
 	/* Idle connections were made with the old relay and credentials. */
-	TAILQ_FOREACH(d, &a->dests, entry) {
+	TAILQ_FOREACH (d, &a->dests, entry) {
 		while ((c = TAILQ_FIRST(&d->idle)) != NULL)
 			deliver_remote_conn_close(c);
 	}
@@ -173,7 +173,7 @@ deliver_remote_dest_get(struct remote_agent *a, const char *key)
 {
 	struct remote_dest *d;
 
-	TAILQ_FOREACH(d, &a->dests, entry) {
+	TAILQ_FOREACH (d, &a->dests, entry) {
 		if (strcmp(d->key, key) == 0)
 			return d;
 	}
@@ -216,16 +216,16 @@ deliver_remote_status(enum smtpc_status st)
 
 /* Sets recipient i's result; enh is cut to the class when too long. */
 static void
-deliver_remote_task_set(struct remote_task *t, size_t i,
-    enum smtpc_status st, const char *enh, const char *reply)
+deliver_remote_task_set(struct remote_task *t, size_t i, enum smtpc_status st,
+    const char *enh, const char *reply)
 {
 	struct remote_rcpt_result *r = &t->outcome.rcpts[i];
 	char e[sizeof(r->result.enh)];
 
 	if (str_copy(e, enh, sizeof(e)) == -1)
 		(void)snprintf(e, sizeof(e), "%c.0.0", enh[0]);
-	deliver_result_set(&r->result, deliver_remote_status(st), e, "%s",
-	    reply);
+	deliver_result_set(
+	    &r->result, deliver_remote_status(st), e, "%s", reply);
 	(void)!str_copy(r->reply, reply, sizeof(r->reply));
 }
 
@@ -244,8 +244,8 @@ deliver_remote_task_finish(struct remote_task *t)
 	delay = (double)(now.tv_sec - t->arrival) + (double)now.tv_nsec / 1e9;
 	if (delay < 0)
 		delay = 0;
-	(void)!str_copy(tls, t->outcome.tls[0] != '\0' ? t->outcome.tls :
-	    "none", sizeof(tls));
+	(void)!str_copy(tls,
+	    t->outcome.tls[0] != '\0' ? t->outcome.tls : "none", sizeof(tls));
 	/* One token for key=value logs: "TLSv1.3/TLS_AES_256_GCM_SHA384". */
 	for (i = 0; tls[i] != '\0'; i++) {
 		if (tls[i] == ' ')
@@ -255,11 +255,12 @@ deliver_remote_task_finish(struct remote_task *t)
 		const struct remote_rcpt_result *r = &t->outcome.rcpts[i];
 
 		log_info("%s deliver rcpt=<%s> relay=%s delay=%.2f dsn=%s "
-		    "status=%s tls=%s reply=\"%s\"", t->queue_id,
-		    str_sanitize(rcpt, sizeof(rcpt), t->rcpts[i],
-		    strlen(t->rcpts[i])), t->outcome.relay, delay,
-		    r->result.enh, deliver_status_name(r->result.status), tls,
-		    r->reply);
+		         "status=%s tls=%s reply=\"%s\"",
+		    t->queue_id,
+		    str_sanitize(
+		        rcpt, sizeof(rcpt), t->rcpts[i], strlen(t->rcpts[i])),
+		    t->outcome.relay, delay, r->result.enh,
+		    deliver_status_name(r->result.status), tls, r->reply);
 	}
 	if (t->waiting) {
 		TAILQ_REMOVE(&t->dest->waiting, t, wait_entry);
@@ -295,12 +296,12 @@ deliver_remote_task_next(struct remote_task *t)
 		return;
 	}
 	/* No server took the mail: that is never permanent. */
-	(void)!str_copy(e, t->last_enh[0] != '\0' ? t->last_enh : "4.4.1",
-	    sizeof(e));
+	(void)!str_copy(
+	    e, t->last_enh[0] != '\0' ? t->last_enh : "4.4.1", sizeof(e));
 	e[0] = '4';
 	deliver_remote_task_fail_all(t, SMTPC_TEMPFAIL, e,
-	    t->last_error[0] != '\0' ? t->last_error :
-	    "no address to deliver to");
+	    t->last_error[0] != '\0' ? t->last_error
+	                             : "no address to deliver to");
 }
 
 static void
@@ -320,8 +321,8 @@ deliver_remote_task_add_addr(struct remote_task *t, const char *host,
 static socklen_t
 deliver_remote_salen(const struct sockaddr_storage *ss)
 {
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-	    sizeof(struct sockaddr_in);
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                 : sizeof(struct sockaddr_in);
 }
 
 static void
@@ -338,16 +339,18 @@ deliver_remote_task_on_route(void *arg, const struct dns_route *route)
 	case DNS_NXDOMAIN:
 	case DNS_NO_ADDRESS:
 		/* A smarthost that does not resolve is our problem. */
-		deliver_remote_task_fail_all(t, relay ? SMTPC_TEMPFAIL :
-		    SMTPC_PERMFAIL, relay ? "4.4.3" : "5.1.2", route->error);
+		deliver_remote_task_fail_all(t,
+		    relay ? SMTPC_TEMPFAIL : SMTPC_PERMFAIL,
+		    relay ? "4.4.3" : "5.1.2", route->error);
 		return;
 	case DNS_NULL_MX:
-		deliver_remote_task_fail_all(t, relay ? SMTPC_TEMPFAIL :
-		    SMTPC_PERMFAIL, relay ? "4.4.3" : "5.1.10", route->error);
+		deliver_remote_task_fail_all(t,
+		    relay ? SMTPC_TEMPFAIL : SMTPC_PERMFAIL,
+		    relay ? "4.4.3" : "5.1.10", route->error);
 		return;
 	case DNS_TEMPFAIL:
-		deliver_remote_task_fail_all(t, SMTPC_TEMPFAIL, "4.4.3",
-		    route->error);
+		deliver_remote_task_fail_all(
+		    t, SMTPC_TEMPFAIL, "4.4.3", route->error);
 		return;
 	}
 	for (h = 0; h < route->n_hosts; h++) {
@@ -366,8 +369,8 @@ deliver_remote_task_on_route(void *arg, const struct dns_route *route)
  * "[2001:db8::1]".  1 when host was numeric (addrs filled), else 0.
  */
 static int
-deliver_remote_task_numeric(struct remote_task *t, const char *host,
-    uint16_t port)
+deliver_remote_task_numeric(
+    struct remote_task *t, const char *host, uint16_t port)
 {
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
@@ -379,8 +382,8 @@ deliver_remote_task_numeric(struct remote_task *t, const char *host,
 	if (inet_pton(AF_INET, host, &sin.sin_addr) == 1) {
 		sin.sin_family = AF_INET;
 		sin.sin_port = htons(port);
-		deliver_remote_task_add_addr(t, host,
-		    (const struct sockaddr *)&sin, sizeof(sin));
+		deliver_remote_task_add_addr(
+		    t, host, (const struct sockaddr *)&sin, sizeof(sin));
 		return 1;
 	}
 	if (len >= 2 && host[0] == '[' && host[len - 1] == ']' &&
@@ -393,8 +396,8 @@ deliver_remote_task_numeric(struct remote_task *t, const char *host,
 	if (inet_pton(AF_INET6, h, &sin6.sin6_addr) == 1) {
 		sin6.sin6_family = AF_INET6;
 		sin6.sin6_port = htons(port);
-		deliver_remote_task_add_addr(t, h,
-		    (const struct sockaddr *)&sin6, sizeof(sin6));
+		deliver_remote_task_add_addr(
+		    t, h, (const struct sockaddr *)&sin6, sizeof(sin6));
 		return 1;
 	}
 	return 0;
@@ -417,21 +420,21 @@ deliver_remote_task_route(struct remote_task *t)
 		return;
 	}
 	if (a->dns == NULL) {
-		deliver_remote_task_fail_all(t, SMTPC_TEMPFAIL, "4.4.3",
-		    "no resolver");
+		deliver_remote_task_fail_all(
+		    t, SMTPC_TEMPFAIL, "4.4.3", "no resolver");
 		return;
 	}
 	if (p->relay_host != NULL)
-		t->query = dns_host_lookup(a->dns, p->relay_host,
-		    p->relay_port, deliver_remote_task_on_route, t);
+		t->query = dns_host_lookup(a->dns, p->relay_host, p->relay_port,
+		    deliver_remote_task_on_route, t);
 	else
 		t->query = dns_route_lookup(a->dns, t->domain, p->mx_port,
 		    deliver_remote_task_on_route, t);
 }
 
 void
-deliver_remote_task_retry(struct remote_task *t, const char *enh,
-    const char *error)
+deliver_remote_task_retry(
+    struct remote_task *t, const char *enh, const char *error)
 {
 	bool reused = t->conn != NULL && t->conn->reused;
 
@@ -554,8 +557,7 @@ remote_agent_deliver(struct remote_agent *a, const struct remote_job *job,
 	t->arrival = job->arrival;
 	t->cb = cb;
 	t->cb_arg = arg;
-	t->outcome.rcpts = xcalloc(job->n_rcpts + 1,
-	    sizeof(*t->outcome.rcpts));
+	t->outcome.rcpts = xcalloc(job->n_rcpts + 1, sizeof(*t->outcome.rcpts));
 	t->outcome.n_rcpts = job->n_rcpts;
 	(void)!str_copy(t->outcome.relay, "none", sizeof(t->outcome.relay));
 	t->done_ev = event_new(a->base, -1, 0, deliver_remote_task_on_done, t);

@@ -35,8 +35,8 @@
 static void deliver_remote_conn_process(struct remote_conn *c);
 static void deliver_remote_conn_on_read(struct bufferevent *bev, void *arg);
 static void deliver_remote_conn_on_write(struct bufferevent *bev, void *arg);
-static void deliver_remote_conn_on_event(struct bufferevent *bev, short what,
-    void *arg);
+static void deliver_remote_conn_on_event(
+    struct bufferevent *bev, short what, void *arg);
 
 static const char *
 deliver_remote_conn_qid(const struct remote_conn *c)
@@ -47,7 +47,7 @@ deliver_remote_conn_qid(const struct remote_conn *c)
 static void
 deliver_remote_conn_arm(struct remote_conn *c, unsigned secs)
 {
-	struct timeval tv = { (time_t)secs, 0 };
+	struct timeval tv = {(time_t)secs, 0};
 
 	evtimer_add(c->timer, &tv);
 }
@@ -79,9 +79,9 @@ static void
 deliver_remote_conn_set_timeouts(struct remote_conn *c)
 {
 	const struct remote_params *p = &c->cfg->p;
-	struct timeval cmd = { (time_t)p->command_timeout_s, 0 };
-	struct timeval data = { (time_t)p->data_timeout_s, 0 };
-	struct timeval dot = { (time_t)p->dot_timeout_s, 0 };
+	struct timeval cmd = {(time_t)p->command_timeout_s, 0};
+	struct timeval data = {(time_t)p->data_timeout_s, 0};
+	struct timeval dot = {(time_t)p->dot_timeout_s, 0};
 
 	if (c->bev == NULL || c->phase == REMOTE_CONN_CONNECTING)
 		return;
@@ -142,8 +142,8 @@ deliver_remote_conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (c->phase) {
 	case REMOTE_CONN_CONNECTING:
-		(void)snprintf(why, sizeof(why), "connect to %s: timed out",
-		    c->relay);
+		(void)snprintf(
+		    why, sizeof(why), "connect to %s: timed out", c->relay);
 		smtpc_session_abort(c->session, "4.4.1", why);
 		deliver_remote_conn_process(c);
 		return;
@@ -163,7 +163,7 @@ static enum smtpc_tls
 deliver_remote_conn_tls_policy(const struct remote_params *p)
 {
 	if (p->relay_host == NULL)
-		return SMTPC_TLS_OPPORTUNISTIC;	/* RFC 7435 for MX */
+		return SMTPC_TLS_OPPORTUNISTIC; /* RFC 7435 for MX */
 	switch (p->relay_tls) {
 	case REMOTE_TLS_OPPORTUNISTIC:
 		return SMTPC_TLS_OPPORTUNISTIC;
@@ -174,8 +174,8 @@ deliver_remote_conn_tls_policy(const struct remote_params *p)
 	case REMOTE_TLS_NONE:
 		return SMTPC_TLS_NONE;
 	}
-	log_panic("deliver_remote_conn_tls_policy: bad value %d",
-	    (int)p->relay_tls);
+	log_panic(
+	    "deliver_remote_conn_tls_policy: bad value %d", (int)p->relay_tls);
 }
 
 static void
@@ -183,12 +183,12 @@ deliver_remote_conn_start_message(struct remote_conn *c)
 {
 	struct remote_task *t = c->task;
 	struct smtpc_message m = {
-		.from = t->from,
-		.rcpts = (const char *const *)t->rcpts,
-		.n_rcpts = t->n_rcpts,
-		.size = t->content_len,
-		.body = t->body,
-		.smtputf8 = t->smtputf8,
+	    .from = t->from,
+	    .rcpts = (const char *const *)t->rcpts,
+	    .n_rcpts = t->n_rcpts,
+	    .size = t->content_len,
+	    .body = t->body,
+	    .smtputf8 = t->smtputf8,
 	};
 
 	smtpc_session_start_message(c->session, &m, &c->out);
@@ -199,7 +199,7 @@ deliver_remote_conn_start(struct remote_task *t, const struct remote_addr *ra)
 {
 	struct remote_agent *a = t->agent;
 	const struct remote_params *p = &t->cfg->p;
-	struct smtpc_session_params sp = { 0 };
+	struct smtpc_session_params sp = {0};
 	struct remote_conn *c = xcalloc(1, sizeof(*c));
 	char ip[NI_MAXHOST], port[NI_MAXSERV], why[1024];
 
@@ -215,13 +215,13 @@ deliver_remote_conn_start(struct remote_task *t, const struct remote_addr *ra)
 	buf_init(&c->chunk, 0, 0);
 	(void)!str_copy(c->host, ra->host, sizeof(c->host));
 	if (getnameinfo((const struct sockaddr *)&ra->sa, ra->salen, ip,
-	    sizeof(ip), port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV)
-	    != 0) {
+	        sizeof(ip), port, sizeof(port),
+	        NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
 		(void)!str_copy(ip, "unknown", sizeof(ip));
 		(void)!str_copy(port, "0", sizeof(port));
 	}
-	(void)snprintf(c->relay, sizeof(c->relay), "%.200s[%.64s]:%.8s", c->host, ip,
-	    port);
+	(void)snprintf(c->relay, sizeof(c->relay), "%.200s[%.64s]:%.8s",
+	    c->host, ip, port);
 	c->implicit_tls = deliver_remote_conn_tls_policy(p) == SMTPC_TLS_ACTIVE;
 	c->verify = p->relay_host != NULL && p->relay_tls_verify;
 	sp.helo = p->helo;
@@ -237,15 +237,16 @@ deliver_remote_conn_start(struct remote_task *t, const struct remote_addr *ra)
 	if (c->timer == NULL)
 		log_panic("deliver_remote_conn_start: evtimer_new failed");
 
-	c->fd = socket(ra->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	c->fd = socket(
+	    ra->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	/* The plain bufferevent does not own fd: TLS may replace it. */
 	if (c->fd != -1)
 		c->bev = bufferevent_socket_new(a->base, c->fd, 0);
-	if (c->bev == NULL || bufferevent_socket_connect(c->bev,
-	    (const struct sockaddr *)&ra->sa, (int)ra->salen) == -1) {
-		(void)snprintf(why, sizeof(why), "connect to %s: %s",
-		    c->relay, strerror(errno));
+	if (c->bev == NULL ||
+	    bufferevent_socket_connect(c->bev, (const struct sockaddr *)&ra->sa,
+	        (int)ra->salen) == -1) {
+		(void)snprintf(why, sizeof(why), "connect to %s: %s", c->relay,
+		    strerror(errno));
 		smtpc_session_abort(c->session, "4.4.1", why);
 		deliver_remote_conn_process(c);
 		return;
@@ -282,17 +283,17 @@ deliver_remote_conn_start_tls(struct remote_conn *c)
 	struct bufferevent *bev;
 
 	ssl = deliver_tls_client_ssl_new(c->agent, c->host, c->verify);
-	bev = ssl == NULL ? NULL : bufferevent_openssl_socket_new(
-	    c->agent->base, c->fd, ssl, BUFFEREVENT_SSL_CONNECTING,
-	    BEV_OPT_CLOSE_ON_FREE);
+	bev = ssl == NULL
+	    ? NULL
+	    : bufferevent_openssl_socket_new(c->agent->base, c->fd, ssl,
+	          BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	/* Unread plaintext goes with the old bufferevent (RFC 3207 4.2). */
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	if (bev == NULL) {
 		if (ssl != NULL)
 			SSL_free(ssl);
-		smtpc_session_abort(c->session, "4.7.5",
-		    "cannot set up TLS");
+		smtpc_session_abort(c->session, "4.7.5", "cannot set up TLS");
 		deliver_remote_conn_process(c);
 		return;
 	}
@@ -330,24 +331,24 @@ deliver_remote_conn_send_content(struct remote_conn *c)
 
 	while (c->sending && evbuffer_get_length(out) < REMOTE_OUT_HIGH_BYTES) {
 		uint64_t left = t->content_len - c->offset;
-		size_t want = left < sizeof(block) ? (size_t)left :
-		    sizeof(block);
+		size_t want =
+		    left < sizeof(block) ? (size_t)left : sizeof(block);
 		ssize_t n = 0;
 
 		if (want > 0) {
-			n = pread(t->content_fd, block, want,
-			    (off_t)c->offset);
+			n = pread(t->content_fd, block, want, (off_t)c->offset);
 			if (n <= 0) {
-				deliver_remote_conn_content_error(c,
-				    n < 0 ? errno : 0);
+				deliver_remote_conn_content_error(
+				    c, n < 0 ? errno : 0);
 				return;
 			}
 			c->offset += (uint64_t)n;
 		}
 		buf_reset(&c->chunk);
 		if (smtpc_dot_stuff(&c->dot, block, (size_t)n, &c->chunk) ==
-		    -1 || (c->offset == t->content_len &&
-		    smtpc_dot_finish(&c->dot, &c->chunk) == -1))
+		        -1 ||
+		    (c->offset == t->content_len &&
+		        smtpc_dot_finish(&c->dot, &c->chunk) == -1))
 			log_panic("deliver_remote: content buffer full");
 		if (bufferevent_write(c->bev, c->chunk.data, c->chunk.len) ==
 		    -1) {
@@ -380,10 +381,12 @@ deliver_remote_conn_on_done(struct remote_conn *c)
 		err = smtpc_session_error(c->session);
 		log_info("%s deliver attempt failed relay=%s error=\"%s\"",
 		    t->queue_id, c->relay, err);
-		(void)!str_copy(t->outcome.relay, c->relay,
-		    sizeof(t->outcome.relay));
+		(void)!str_copy(
+		    t->outcome.relay, c->relay, sizeof(t->outcome.relay));
 		deliver_remote_task_retry(t, r0 != NULL ? r0->enh : "4.4.2",
-		    err[0] != '\0' ? err : r0 != NULL ? r0->reply : "failed");
+		    err[0] != '\0'   ? err
+		        : r0 != NULL ? r0->reply
+		                     : "failed");
 		return;
 	}
 	deliver_remote_task_done(t);
@@ -434,8 +437,8 @@ deliver_remote_conn_process(struct remote_conn *c)
 		}
 		if (c->bev == NULL || c->phase != REMOTE_CONN_SMTP)
 			break;
-		if (evbuffer_peek(bufferevent_get_input(c->bev), -1, NULL,
-		    &vec, 1) < 1)
+		if (evbuffer_peek(
+		        bufferevent_get_input(c->bev), -1, NULL, &vec, 1) < 1)
 			break;
 		n = smtpc_session_feed(c->session, vec.iov_base, vec.iov_len);
 		if (n == 0)
@@ -491,13 +494,14 @@ deliver_remote_conn_on_connected(struct remote_conn *c)
 	}
 	/* The TLS handshake is done. */
 	ssl = bufferevent_openssl_get_ssl(c->bev);
-	tls_describe(ssl, version, sizeof(version), cipher, sizeof(cipher),
-	    &bits);
-	(void)snprintf(c->tls_desc, sizeof(c->tls_desc), "%s %s", version,
-	    cipher);
+	tls_describe(
+	    ssl, version, sizeof(version), cipher, sizeof(cipher), &bits);
+	(void)snprintf(
+	    c->tls_desc, sizeof(c->tls_desc), "%s %s", version, cipher);
 	log_info("%s deliver tls relay=%s version=%s cipher=%s bits=%d "
-	    "verify=%s", deliver_remote_conn_qid(c), c->relay, version, cipher,
-	    bits, SSL_get_verify_result(ssl) == X509_V_OK ? "ok" : "none");
+	         "verify=%s",
+	    deliver_remote_conn_qid(c), c->relay, version, cipher, bits,
+	    SSL_get_verify_result(ssl) == X509_V_OK ? "ok" : "none");
 	c->phase = REMOTE_CONN_SMTP;
 	if (!c->implicit_tls)
 		smtpc_session_tls_started(c->session, &c->out);
@@ -539,8 +543,9 @@ deliver_remote_conn_on_event(struct bufferevent *bev, short what, void *arg)
 	case REMOTE_CONN_SMTP:
 	case REMOTE_CONN_CLOSING:
 		(void)snprintf(why, sizeof(why), "%s with %s%s",
-		    (what & BEV_EVENT_TIMEOUT) != 0 ? "timeout" :
-		    "lost connection", c->relay,
+		    (what & BEV_EVENT_TIMEOUT) != 0 ? "timeout"
+		                                    : "lost connection",
+		    c->relay,
 		    smtpc_session_in_data(c->session) ? " during DATA" : "");
 		smtpc_session_abort(c->session, "4.4.2", why);
 		break;

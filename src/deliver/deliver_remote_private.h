@@ -43,7 +43,7 @@ typedef struct ssl_ctx_st SSL_CTX;
 /* Parameters with their strings, shared by the jobs that use them. */
 struct remote_cfg {
 	unsigned refs;
-	struct remote_params p;		/* its strings are the copies below */
+	struct remote_params p; /* its strings are the copies below */
 	char *helo;
 	char *relay_host;
 	char *relay_user;
@@ -52,20 +52,20 @@ struct remote_cfg {
 
 /* One address to try. */
 struct remote_addr {
-	char host[REMOTE_HOST_MAX + 1];	/* MX name or relay host */
+	char host[REMOTE_HOST_MAX + 1]; /* MX name or relay host */
 	struct sockaddr_storage sa;
 	socklen_t salen;
 };
 
 struct remote_task {
-	TAILQ_ENTRY(remote_task) entry;		/* agent's jobs */
-	TAILQ_ENTRY(remote_task) wait_entry;	/* dest's waiting jobs */
+	TAILQ_ENTRY(remote_task) entry;      /* agent's jobs */
+	TAILQ_ENTRY(remote_task) wait_entry; /* dest's waiting jobs */
 	struct remote_agent *agent;
 	struct remote_cfg *cfg;
 	struct remote_dest *dest;
-	bool waiting;			/* in dest->waiting, holds no slot */
-	bool finished;			/* cb is scheduled */
-	bool has_slot;			/* counts in dest->n_slots */
+	bool waiting;  /* in dest->waiting, holds no slot */
+	bool finished; /* cb is scheduled */
+	bool has_slot; /* counts in dest->n_slots */
 
 	/* A copy of what the queue handed over. */
 	char *queue_id;
@@ -86,7 +86,7 @@ struct remote_task {
 	struct remote_addr *addrs;
 	size_t n_addrs;
 	size_t next_addr;
-	bool no_reuse;			/* a reused connection failed */
+	bool no_reuse; /* a reused connection failed */
 	struct remote_conn *conn;
 
 	/* The last connection-level failure, for the final result. */
@@ -101,42 +101,42 @@ struct remote_task {
 struct remote_dest {
 	TAILQ_ENTRY(remote_dest) entry;
 	struct remote_agent *agent;
-	char *key;			/* domain, or "[relay]host:port" */
+	char *key; /* domain, or "[relay]host:port" */
 	unsigned n_slots;
 	TAILQ_HEAD(, remote_task) waiting;
 	TAILQ_HEAD(, remote_conn) idle;
 };
 
 enum remote_conn_phase {
-	REMOTE_CONN_CONNECTING,		/* TCP connect in progress */
-	REMOTE_CONN_HANDSHAKE,		/* TLS handshake in progress */
-	REMOTE_CONN_SMTP,		/* talking */
-	REMOTE_CONN_CLOSING,		/* flushing before close */
+	REMOTE_CONN_CONNECTING, /* TCP connect in progress */
+	REMOTE_CONN_HANDSHAKE,  /* TLS handshake in progress */
+	REMOTE_CONN_SMTP,       /* talking */
+	REMOTE_CONN_CLOSING,    /* flushing before close */
 };
 
 struct remote_conn {
-	TAILQ_ENTRY(remote_conn) entry;	/* agent's conns */
+	TAILQ_ENTRY(remote_conn) entry; /* agent's conns */
 	TAILQ_ENTRY(remote_conn) idle_entry;
 	struct remote_agent *agent;
 	struct remote_cfg *cfg;
 	struct remote_dest *dest;
-	struct remote_task *task;		/* NULL when idle */
+	struct remote_task *task; /* NULL when idle */
 	bool idle;
 	enum remote_conn_phase phase;
 	int fd;
 	struct bufferevent *bev;
-	bool tls;			/* bev is TLS and owns fd */
+	bool tls; /* bev is TLS and owns fd */
 	bool implicit_tls;
-	bool verify;			/* fail the handshake on a bad cert */
-	bool reused;			/* carried an earlier task */
-	bool has_slot;			/* counts in dest->n_slots */
-	bool in_process;		/* deliver_remote_conn_process() runs */
-	struct event *timer;		/* connect, idle and close timeouts */
+	bool verify;         /* fail the handshake on a bad cert */
+	bool reused;         /* carried an earlier task */
+	bool has_slot;       /* counts in dest->n_slots */
+	bool in_process;     /* deliver_remote_conn_process() runs */
+	struct event *timer; /* connect, idle and close timeouts */
 	struct smtpc_session *session;
 	struct buf out;
 	char host[REMOTE_HOST_MAX + 1];
-	char relay[300];		/* "host[ip]:port" */
-	char tls_desc[96];		/* "TLSv1.3 TLS_AES_..." or "" */
+	char relay[300];   /* "host[ip]:port" */
+	char tls_desc[96]; /* "TLSv1.3 TLS_AES_..." or "" */
 
 	/* Content streaming. */
 	bool sending;
@@ -149,7 +149,7 @@ struct remote_agent {
 	struct event_base *base;
 	struct dns *dns;
 	struct remote_cfg *cfg;
-	SSL_CTX *tls_ctx;		/* created on first use */
+	SSL_CTX *tls_ctx; /* created on first use */
 	TAILQ_HEAD(, remote_task) jobs;
 	TAILQ_HEAD(, remote_conn) conns;
 	TAILQ_HEAD(, remote_dest) dests;
@@ -158,23 +158,23 @@ struct remote_agent {
 /* deliver_remote.c */
 void deliver_remote_cfg_unref(struct remote_cfg **cfgp);
 /* A connection of task failed before MAIL was accepted: try the next. */
-void deliver_remote_task_retry(struct remote_task *task, const char *enh,
-    const char *error);
+void deliver_remote_task_retry(
+    struct remote_task *task, const char *enh, const char *error);
 /* The task has its results in the session of task->conn: report them. */
 void deliver_remote_task_done(struct remote_task *task);
 /* A slot of dest came free (a connection closed or was released). */
 void deliver_remote_dest_release(struct remote_dest *dest);
 /* conn finished its task and can take another: hand over or park. */
-void deliver_remote_dest_park(struct remote_dest *dest,
-    struct remote_conn *conn);
+void deliver_remote_dest_park(
+    struct remote_dest *dest, struct remote_conn *conn);
 
 /* deliver_remote_conn.c */
 /* Connects task to task->addrs[i]; failures come back as a retry. */
-void deliver_remote_conn_start(struct remote_task *task,
-    const struct remote_addr *addr);
+void deliver_remote_conn_start(
+    struct remote_task *task, const struct remote_addr *addr);
 /* Gives task the idle connection conn, which starts its message. */
-void deliver_remote_conn_take(struct remote_conn *conn,
-    struct remote_task *task);
+void deliver_remote_conn_take(
+    struct remote_conn *conn, struct remote_task *task);
 /* Sends QUIT (if idle) and closes; frees conn once flushed. */
 void deliver_remote_conn_close(struct remote_conn *conn);
 /* Frees at once; release: give back its slot (false on teardown). */
@@ -182,8 +182,8 @@ void deliver_remote_conn_free(struct remote_conn *conn, bool release);
 
 /* deliver_tls_client.c */
 /* A client SSL for host (SNI when it is a name), or NULL (logged). */
-struct ssl_st *deliver_tls_client_ssl_new(struct remote_agent *a,
-    const char *host, bool verify);
+struct ssl_st *deliver_tls_client_ssl_new(
+    struct remote_agent *a, const char *host, bool verify);
 void deliver_tls_client_free(struct remote_agent *a);
 
 #endif

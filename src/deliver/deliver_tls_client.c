@@ -51,8 +51,8 @@ deliver_tls_client_is_numeric(const char *host)
 }
 
 SSL *
-deliver_tls_client_ssl_new(struct remote_agent *a, const char *host,
-    bool verify)
+deliver_tls_client_ssl_new(
+    struct remote_agent *a, const char *host, bool verify)
 {
 	SSL_CTX *ctx = deliver_tls_client_ctx(a);
 	SSL *ssl;
@@ -71,9 +71,10 @@ deliver_tls_client_ssl_new(struct remote_agent *a, const char *host,
 	if (verify) {
 		SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
 		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-		if ((deliver_tls_client_is_numeric(host) ?
-		    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) :
-		    SSL_set1_host(ssl, host)) != 1) {
+		if ((deliver_tls_client_is_numeric(host)
+		            ? X509_VERIFY_PARAM_set1_ip_asc(
+		                  SSL_get0_param(ssl), host)
+		            : SSL_set1_host(ssl, host)) != 1) {
 			SSL_free(ssl);
 			return NULL;
 		}

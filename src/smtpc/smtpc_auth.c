@@ -20,10 +20,10 @@ smtpc_auth_base64(const void *data, size_t len, struct buf *out)
 
 	for (i = 0; i + 3 <= len; i += 3) {
 		char q[4] = {
-			tab[p[i] >> 2],
-			tab[((p[i] & 3) << 4) | (p[i + 1] >> 4)],
-			tab[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)],
-			tab[p[i + 2] & 63],
+		    tab[p[i] >> 2],
+		    tab[((p[i] & 3) << 4) | (p[i + 1] >> 4)],
+		    tab[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)],
+		    tab[p[i + 2] & 63],
 		};
 
 		if (buf_append(out, q, 4) == -1)
@@ -32,10 +32,10 @@ smtpc_auth_base64(const void *data, size_t len, struct buf *out)
 	if (i < len) {
 		uint8_t b1 = i + 1 < len ? p[i + 1] : 0;
 		char q[4] = {
-			tab[p[i] >> 2],
-			tab[((p[i] & 3) << 4) | (b1 >> 4)],
-			i + 1 < len ? tab[(b1 & 15) << 2] : '=',
-			'=',
+		    tab[p[i] >> 2],
+		    tab[((p[i] & 3) << 4) | (b1 >> 4)],
+		    i + 1 < len ? tab[(b1 & 15) << 2] : '=',
+		    '=',
 		};
 
 		if (buf_append(out, q, 4) == -1)
@@ -45,15 +45,13 @@ smtpc_auth_base64(const void *data, size_t len, struct buf *out)
 }
 
 int
-smtpc_auth_plain_line(const char *user, const char *password,
-    struct buf *out)
+smtpc_auth_plain_line(const char *user, const char *password, struct buf *out)
 {
 	struct buf raw;
 	int rc = -1;
 
 	buf_init(&raw, 0, 0);
-	if (buf_append(&raw, "", 1) == 0 &&
-	    buf_append_str(&raw, user) == 0 &&
+	if (buf_append(&raw, "", 1) == 0 && buf_append_str(&raw, user) == 0 &&
 	    buf_append(&raw, "", 1) == 0 &&
 	    buf_append_str(&raw, password) == 0 &&
 	    buf_append_str(out, "AUTH PLAIN ") == 0 &&

@@ -15,12 +15,11 @@
 struct buf;
 
 /* Appends the base64 (RFC 4648 4, padded) of data to out; 0 or -1. */
-ATTR_WUR int smtpc_auth_base64(const void *data, size_t len,
-    struct buf *out);
+ATTR_WUR int smtpc_auth_base64(const void *data, size_t len, struct buf *out);
 
 /* Appends "AUTH PLAIN <base64(\0user\0password)>\r\n"; 0 or -1. */
-ATTR_WUR int smtpc_auth_plain_line(const char *user, const char *password,
-    struct buf *out);
+ATTR_WUR int smtpc_auth_plain_line(
+    const char *user, const char *password, struct buf *out);
 
 /* Appends base64(text) "\r\n", a LOGIN step; 0 or -1. */
 ATTR_WUR int smtpc_auth_login_line(const char *text, struct buf *out);

@@ -20,8 +20,8 @@ smtpc_dot_init(struct smtpc_dot *d)
 }
 
 int
-smtpc_dot_stuff(struct smtpc_dot *d, const uint8_t *data, size_t len,
-    struct buf *out)
+smtpc_dot_stuff(
+    struct smtpc_dot *d, const uint8_t *data, size_t len, struct buf *out)
 {
 	size_t i, start = 0;
 
@@ -31,7 +31,8 @@ smtpc_dot_stuff(struct smtpc_dot *d, const uint8_t *data, size_t len,
 	for (i = 0; i < len; i++) {
 		if (d->at_line_start && data[i] == '.') {
 			/* Copy up to and including this dot, then add one. */
-			if (buf_append(out, data + start, i - start + 1) == -1 ||
+			if (buf_append(out, data + start, i - start + 1) ==
+			        -1 ||
 			    buf_append(out, ".", 1) == -1)
 				return -1;
 			start = i + 1;
@@ -46,8 +47,7 @@ int
 smtpc_dot_finish(struct smtpc_dot *d, struct buf *out)
 {
 	/* RFC 5321 4.1.1.4: the data ends with CRLF before the ".". */
-	if (!d->empty && !d->at_line_start &&
-	    buf_append(out, "\r\n", 2) == -1)
+	if (!d->empty && !d->at_line_start && buf_append(out, "\r\n", 2) == -1)
 		return -1;
 	d->at_line_start = true;
 	d->after_cr = false;

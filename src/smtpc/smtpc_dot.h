@@ -17,9 +17,9 @@
 struct buf;
 
 struct smtpc_dot {
-	bool at_line_start;	/* the next byte starts a line */
-	bool after_cr;		/* the last byte was CR */
-	bool empty;		/* no byte seen yet */
+	bool at_line_start; /* the next byte starts a line */
+	bool after_cr;      /* the last byte was CR */
+	bool empty;         /* no byte seen yet */
 };
 
 void smtpc_dot_init(struct smtpc_dot *d);
@@ -30,8 +30,8 @@ void smtpc_dot_init(struct smtpc_dot *d);
  * out's max would be passed (out then holds part of data: size out for
  * the chunks you feed).
  */
-ATTR_WUR int smtpc_dot_stuff(struct smtpc_dot *d, const uint8_t *data,
-    size_t len, struct buf *out);
+ATTR_WUR int smtpc_dot_stuff(
+    struct smtpc_dot *d, const uint8_t *data, size_t len, struct buf *out);
 
 /* Appends the end of the content: CRLF if needed, then ".\r\n". */
 ATTR_WUR int smtpc_dot_finish(struct smtpc_dot *d, struct buf *out);

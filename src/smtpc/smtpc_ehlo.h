@@ -20,15 +20,15 @@ struct smtpc_reply;
 #define SMTPC_AUTH_LOGIN 0x2u
 
 struct smtpc_ext {
-	bool pipelining;		/* RFC 2920 */
-	bool size;			/* RFC 1870 */
-	uint64_t size_max;		/* 0: announced without a limit */
-	bool eightbitmime;		/* RFC 6152 */
-	bool smtputf8;			/* RFC 6531 */
-	bool starttls;			/* RFC 3207 */
-	bool enhancedstatuscodes;	/* RFC 2034 */
-	bool chunking;			/* RFC 3030 (unused) */
-	unsigned auth;			/* SMTPC_AUTH_* offered (RFC 4954) */
+	bool pipelining;          /* RFC 2920 */
+	bool size;                /* RFC 1870 */
+	uint64_t size_max;        /* 0: announced without a limit */
+	bool eightbitmime;        /* RFC 6152 */
+	bool smtputf8;            /* RFC 6531 */
+	bool starttls;            /* RFC 3207 */
+	bool enhancedstatuscodes; /* RFC 2034 */
+	bool chunking;            /* RFC 3030 (unused) */
+	unsigned auth;            /* SMTPC_AUTH_* offered (RFC 4954) */
 };
 
 /*

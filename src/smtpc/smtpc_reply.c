@@ -17,7 +17,8 @@ void
 smtpc_reply_parser_init(struct smtpc_reply_parser *p)
 {
 	memset(p, 0, sizeof(*p));
-	/* Bytes of one line with its CRLF; buffered replies are parsed first. */
+	/* Bytes of one line with its CRLF; buffered replies are parsed first.
+	 */
 	buf_init(&p->in, 0, SMTPC_REPLY_LINE_MAX_BYTES);
 	buf_init(&p->reply.text, 0, SMTPC_REPLY_MAX_BYTES);
 }
@@ -54,13 +55,13 @@ smtpc_reply_parser_has_input(const struct smtpc_reply_parser *p)
 }
 
 size_t
-smtpc_reply_parser_feed(struct smtpc_reply_parser *p, const uint8_t *data,
-    size_t len)
+smtpc_reply_parser_feed(
+    struct smtpc_reply_parser *p, const uint8_t *data, size_t len)
 {
 	size_t n = buf_room(&p->in);
 
 	if (p->error != NULL)
-		return len;	/* a dead parser swallows input */
+		return len; /* a dead parser swallows input */
 	if (n > len)
 		n = len;
 	if (n > 0 && buf_append(&p->in, data, n) == -1)
@@ -75,8 +76,8 @@ smtpc_reply_is_digit(uint8_t c)
 }
 
 size_t
-smtpc_reply_parse_enh(const char *text, size_t len, char want_class,
-    char enh[SMTPC_ENH_MAX + 1])
+smtpc_reply_parse_enh(
+    const char *text, size_t len, char want_class, char enh[SMTPC_ENH_MAX + 1])
 {
 	size_t i = 0, part, digits;
 
@@ -89,8 +90,9 @@ smtpc_reply_parse_enh(const char *text, size_t len, char want_class,
 		if (i >= len || text[i] != '.')
 			return 0;
 		i++;
-		for (digits = 0; i < len && smtpc_reply_is_digit(
-		    (uint8_t)text[i]); digits++, i++) {
+		for (digits = 0;
+		     i < len && smtpc_reply_is_digit((uint8_t)text[i]);
+		     digits++, i++) {
 			if (digits == 3)
 				return 0;
 		}
@@ -106,8 +108,8 @@ smtpc_reply_parse_enh(const char *text, size_t len, char want_class,
 }
 
 static int
-smtpc_reply_parser_fail(struct smtpc_reply_parser *p, const char *why,
-    const char **error_r)
+smtpc_reply_parser_fail(
+    struct smtpc_reply_parser *p, const char *why, const char **error_r)
 {
 	p->error = why;
 	*error_r = why;
@@ -127,19 +129,19 @@ smtpc_reply_parser_line(struct smtpc_reply_parser *p, const uint8_t *line,
 	 * SMTP), the second 0..5, the third any digit. */
 	if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' ||
 	    line[1] > '5' || !smtpc_reply_is_digit(line[2]))
-		return smtpc_reply_parser_fail(p, "malformed reply code",
-		    error_r);
+		return smtpc_reply_parser_fail(
+		    p, "malformed reply code", error_r);
 	if (len > 3 && line[3] != ' ' && line[3] != '-')
-		return smtpc_reply_parser_fail(p,
-		    "reply code not followed by space or hyphen", error_r);
+		return smtpc_reply_parser_fail(
+		    p, "reply code not followed by space or hyphen", error_r);
 	code = (unsigned)(line[0] - '0') * 100 +
 	    (unsigned)(line[1] - '0') * 10 + (unsigned)(line[2] - '0');
 	if (r->n_lines > 0 && code != r->code)
-		return smtpc_reply_parser_fail(p,
-		    "reply code changes within a multiline reply", error_r);
+		return smtpc_reply_parser_fail(
+		    p, "reply code changes within a multiline reply", error_r);
 	if (r->n_lines == SMTPC_REPLY_MAX_LINES)
-		return smtpc_reply_parser_fail(p, "reply has too many lines",
-		    error_r);
+		return smtpc_reply_parser_fail(
+		    p, "reply has too many lines", error_r);
 	last = len == 3 || line[3] == ' ';
 	if ((r->n_lines > 0 && buf_append(&r->text, "\n", 1) == -1) ||
 	    (len > 4 && buf_append(&r->text, line + 4, len - 4) == -1))
@@ -172,18 +174,17 @@ smtpc_reply_parser_next(struct smtpc_reply_parser *p,
 		size_t pos;
 		int rc;
 
-		nl = p->in.len > 0 ? memchr(p->in.data, '\n', p->in.len) :
-		    NULL;
+		nl = p->in.len > 0 ? memchr(p->in.data, '\n', p->in.len) : NULL;
 		if (nl == NULL) {
 			if (buf_room(&p->in) == 0)
-				return smtpc_reply_parser_fail(p,
-				    "reply line too long", error_r);
+				return smtpc_reply_parser_fail(
+				    p, "reply line too long", error_r);
 			return 0;
 		}
 		pos = (size_t)(nl - p->in.data);
 		if (pos == 0 || p->in.data[pos - 1] != '\r')
-			return smtpc_reply_parser_fail(p, "bare LF in reply",
-			    error_r);
+			return smtpc_reply_parser_fail(
+			    p, "bare LF in reply", error_r);
 		rc = smtpc_reply_parser_line(p, p->in.data, pos - 1, error_r);
 		if (rc == -1)
 			return -1;
@@ -212,4 +213,47 @@ smtpc_reply_format(const struct smtpc_reply *r, char *out, size_t size)
 		raw[n++] = c == '\n' ? ' ' : c;
 	}
 	return str_sanitize(out, size, raw, n);
+}
+
+void
+smtpc_reply_default_enh(
+    enum smtpc_reply_cmd cmd, unsigned code, char *enh, size_t size)
+{
+	const char *e = NULL;
+	unsigned cls = code / 100;
+
+	switch (cmd) {
+	case SMTPC_REPLY_CMD_CONNECT:
+		break;
+	case SMTPC_REPLY_CMD_MAIL:
+		e = code == 552   ? "5.3.4"
+		    : code == 553 ? "5.1.7"
+		    : code == 451 ? "4.3.0"
+		    : code == 452 ? "4.3.1"
+		                  : NULL;
+		break;
+	case SMTPC_REPLY_CMD_RCPT:
+		e = code == 550                  ? "5.1.1"
+		    : code == 551                ? "5.1.6"
+		    : code == 552                ? "5.2.2"
+		    : code == 553                ? "5.1.3"
+		    : code == 451                ? "4.3.0"
+		    : code == 452                ? "4.5.3"
+		    : code == 250 || code == 251 ? "2.1.5"
+		                                 : NULL;
+		break;
+	case SMTPC_REPLY_CMD_DATA:
+	case SMTPC_REPLY_CMD_DOT:
+		e = code == 552   ? "5.3.4"
+		    : code == 554 ? "5.6.0"
+		    : code == 451 ? "4.3.0"
+		    : code == 452 ? "4.3.1"
+		                  : NULL;
+		break;
+	}
+	if (code == 421)
+		e = "4.4.2";
+	if (e == NULL)
+		e = cls == 2 ? "2.0.0" : cls == 5 ? "5.0.0" : "4.0.0";
+	(void)!str_copy(enh, e, size);
 }

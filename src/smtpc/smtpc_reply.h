@@ -43,18 +43,18 @@
  * CRLF; it is NUL-terminated.
  */
 struct smtpc_reply {
-	unsigned code;			/* 200..599 */
-	char enh[SMTPC_ENH_MAX + 1];	/* "2.1.5" from the first line, or "" */
+	unsigned code;               /* 200..599 */
+	char enh[SMTPC_ENH_MAX + 1]; /* "2.1.5" from the first line, or "" */
 	struct buf text;
 	size_t n_lines;
 };
 
 struct smtpc_reply_parser {
-	struct buf in;			/* bytes not yet parsed */
-	struct smtpc_reply reply;	/* the reply being assembled */
-	bool in_reply;			/* a continuation line was seen */
-	bool ready;			/* reply is complete, handed out */
-	const char *error;		/* set once; the parser is dead */
+	struct buf in;            /* bytes not yet parsed */
+	struct smtpc_reply reply; /* the reply being assembled */
+	bool in_reply;            /* a continuation line was seen */
+	bool ready;               /* reply is complete, handed out */
+	const char *error;        /* set once; the parser is dead */
 };
 
 void smtpc_reply_parser_init(struct smtpc_reply_parser *p);
@@ -69,8 +69,8 @@ bool smtpc_reply_parser_has_input(const struct smtpc_reply_parser *p);
  * nothing (returns 0) only when next() has a reply or an error to give,
  * so a caller that alternates feed() and next() never stalls.
  */
-size_t smtpc_reply_parser_feed(struct smtpc_reply_parser *p,
-    const uint8_t *data, size_t len);
+size_t smtpc_reply_parser_feed(
+    struct smtpc_reply_parser *p, const uint8_t *data, size_t len);
 
 /*
  * 1: a reply is ready in *reply_r, valid until the next call on p;
@@ -86,14 +86,30 @@ ATTR_WUR int smtpc_reply_parser_next(struct smtpc_reply_parser *p,
  * or 0 when there is none.  The class must equal want_class (the reply
  * code's first digit), as RFC 3463 2 requires.
  */
-size_t smtpc_reply_parse_enh(const char *text, size_t len, char want_class,
-    char enh[SMTPC_ENH_MAX + 1]);
+size_t smtpc_reply_parse_enh(
+    const char *text, size_t len, char want_class, char enh[SMTPC_ENH_MAX + 1]);
+
+/* The command a reply answers, for the enhanced code it implies. */
+enum smtpc_reply_cmd {
+	SMTPC_REPLY_CMD_CONNECT, /* greeting, EHLO, STARTTLS, AUTH, RSET */
+	SMTPC_REPLY_CMD_MAIL,
+	SMTPC_REPLY_CMD_RCPT,
+	SMTPC_REPLY_CMD_DATA,
+	SMTPC_REPLY_CMD_DOT, /* the final reply after the content */
+};
+
+/*
+ * The RFC 3463 code implied by a reply that carries none, by command
+ * and code (550 to RCPT: 5.1.1; 552 to the dot: 5.3.4; 421: 4.4.2;
+ * otherwise class.0.0), written to enh[size].
+ */
+void smtpc_reply_default_enh(
+    enum smtpc_reply_cmd cmd, unsigned code, char *enh, size_t size);
 
 /*
  * Formats r on one line for logs and DSNs: "550 5.1.1 text / more
  * text", sanitised (str_sanitize) and cut to fit out[size].  Returns out.
  */
-char *smtpc_reply_format(const struct smtpc_reply *r, char *out,
-    size_t size);
+char *smtpc_reply_format(const struct smtpc_reply *r, char *out, size_t size);
 
 #endif

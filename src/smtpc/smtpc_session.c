@@ -18,28 +18,19 @@
 #include "smtpc/smtpc_auth.h"
 
 enum smtpc_state {
-	SMTPC_STATE_GREETING,	/* awaiting 220 */
+	SMTPC_STATE_GREETING, /* awaiting 220 */
 	SMTPC_STATE_EHLO,
 	SMTPC_STATE_HELO,
-	SMTPC_STATE_STARTTLS,	/* awaiting the reply to STARTTLS */
-	SMTPC_STATE_TLS_WAIT,	/* the glue does the handshake */
-	SMTPC_STATE_AUTH,	/* awaiting 235 (or 334 for LOGIN) */
-	SMTPC_STATE_READY,	/* between messages */
-	SMTPC_STATE_TRANSACTION,	/* MAIL, RCPT, DATA replies due */
-	SMTPC_STATE_CONTENT,	/* the glue sends the content */
-	SMTPC_STATE_DOT,	/* awaiting the final reply */
-	SMTPC_STATE_NULL_DATA,	/* sent "." after an unwanted 354 */
+	SMTPC_STATE_STARTTLS,    /* awaiting the reply to STARTTLS */
+	SMTPC_STATE_TLS_WAIT,    /* the glue does the handshake */
+	SMTPC_STATE_AUTH,        /* awaiting 235 (or 334 for LOGIN) */
+	SMTPC_STATE_READY,       /* between messages */
+	SMTPC_STATE_TRANSACTION, /* MAIL, RCPT, DATA replies due */
+	SMTPC_STATE_CONTENT,     /* the glue sends the content */
+	SMTPC_STATE_DOT,         /* awaiting the final reply */
+	SMTPC_STATE_NULL_DATA,   /* sent "." after an unwanted 354 */
 	SMTPC_STATE_RSET,
 	SMTPC_STATE_CLOSED,
-};
-
-/* The command a reply answers, for the enhanced code it implies. */
-enum smtpc_cmd {
-	SMTPC_CMD_CONNECT,
-	SMTPC_CMD_MAIL,
-	SMTPC_CMD_RCPT,
-	SMTPC_CMD_DATA,
-	SMTPC_CMD_DOT,
 };
 
 struct smtpc_session {
@@ -51,14 +42,14 @@ struct smtpc_session {
 	char *auth_password;
 	bool tls_active;
 	bool greeted;
-	unsigned auth_step;	/* LOGIN: 0 username due, 1 password due */
+	unsigned auth_step; /* LOGIN: 0 username due, 1 password due */
 	struct smtpc_ext ext;
 	char error[SMTPC_RESULT_REPLY_BYTES];
 
 	/* The current message. */
 	bool has_msg;
-	bool msg_started;	/* MAIL (or a refusal) happened */
-	bool done_pending;	/* next() owes a DONE */
+	bool msg_started;  /* MAIL (or a refusal) happened */
+	bool done_pending; /* next() owes a DONE */
 	char *from;
 	char **rcpts;
 	size_t n_rcpts;
@@ -66,8 +57,8 @@ struct smtpc_session {
 	enum envelope_body body;
 	bool smtputf8;
 	struct smtpc_rcpt_result *results;
-	bool *accepted;		/* RCPT got 2xx, awaiting the final reply */
-	size_t *order;		/* indices of the rcpts sent, in order */
+	bool *accepted; /* RCPT got 2xx, awaiting the final reply */
+	size_t *order;  /* indices of the rcpts sent, in order */
 	size_t n_order;
 	bool pipelined;
 	bool mail_replied, mail_ok;
@@ -100,8 +91,8 @@ smtpc_session_new(const struct smtpc_session_params *params)
 	s->tls_active = params->tls == SMTPC_TLS_ACTIVE;
 	if (params->auth_user != NULL) {
 		s->auth_user = xstrdup(params->auth_user);
-		s->auth_password = xstrdup(params->auth_password != NULL ?
-		    params->auth_password : "");
+		s->auth_password = xstrdup(
+		    params->auth_password != NULL ? params->auth_password : "");
 	}
 	s->state = SMTPC_STATE_GREETING;
 	return s;
@@ -156,54 +147,21 @@ smtpc_session_free(struct smtpc_session **sp)
 	*sp = NULL;
 }
 
-/* RFC 3463 codes for a reply that carries none, by command and code. */
-static void
-smtpc_session_default_enh(enum smtpc_cmd cmd, unsigned code, char *enh,
-    size_t size)
-{
-	const char *e = NULL;
-	unsigned cls = code / 100;
-
-	switch (cmd) {
-	case SMTPC_CMD_CONNECT:
-		break;
-	case SMTPC_CMD_MAIL:
-		e = code == 552 ? "5.3.4" : code == 553 ? "5.1.7" :
-		    code == 451 ? "4.3.0" : code == 452 ? "4.3.1" : NULL;
-		break;
-	case SMTPC_CMD_RCPT:
-		e = code == 550 ? "5.1.1" : code == 551 ? "5.1.6" :
-		    code == 552 ? "5.2.2" : code == 553 ? "5.1.3" :
-		    code == 451 ? "4.3.0" : code == 452 ? "4.5.3" :
-		    code == 250 || code == 251 ? "2.1.5" : NULL;
-		break;
-	case SMTPC_CMD_DATA:
-	case SMTPC_CMD_DOT:
-		e = code == 552 ? "5.3.4" : code == 554 ? "5.6.0" :
-		    code == 451 ? "4.3.0" : code == 452 ? "4.3.1" : NULL;
-		break;
-	}
-	if (code == 421)
-		e = "4.4.2";
-	if (e == NULL)
-		e = cls == 2 ? "2.0.0" : cls == 5 ? "5.0.0" : "4.0.0";
-	(void)!str_copy(enh, e, size);
-}
-
 /* Sets one result from a server reply. */
 static void
 smtpc_session_result_reply(struct smtpc_rcpt_result *res,
-    const struct smtpc_reply *r, enum smtpc_cmd cmd)
+    const struct smtpc_reply *r, enum smtpc_reply_cmd cmd)
 {
 	unsigned cls = r->code / 100;
 
-	res->status = cls == 2 ? SMTPC_OK : cls == 5 ? SMTPC_PERMFAIL :
-	    SMTPC_TEMPFAIL;
+	res->status = cls == 2 ? SMTPC_OK
+	    : cls == 5         ? SMTPC_PERMFAIL
+	                       : SMTPC_TEMPFAIL;
 	if (r->enh[0] != '\0' && (cls == 2 || cls == 4 || cls == 5))
 		(void)!str_copy(res->enh, r->enh, sizeof(res->enh));
 	else
-		smtpc_session_default_enh(cmd, r->code, res->enh,
-		    sizeof(res->enh));
+		smtpc_reply_default_enh(
+		    cmd, r->code, res->enh, sizeof(res->enh));
 	/* A 3xx where a final reply was due: a temporary failure. */
 	if (cls == 3)
 		(void)!str_copy(res->enh, "4.5.0", sizeof(res->enh));
@@ -228,8 +186,8 @@ smtpc_session_fail_pending(struct smtpc_session *s, enum smtpc_status status,
 
 	for (i = 0; i < s->n_rcpts; i++) {
 		if (s->results[i].status == SMTPC_PENDING)
-			smtpc_session_result_set(&s->results[i], status, enh,
-			    text);
+			smtpc_session_result_set(
+			    &s->results[i], status, enh, text);
 	}
 }
 
@@ -239,8 +197,8 @@ smtpc_session_finish_message(struct smtpc_session *s)
 {
 	if (!s->has_msg)
 		return;
-	smtpc_session_fail_pending(s, SMTPC_TEMPFAIL, "4.4.2",
-	    "transaction ended without a result");
+	smtpc_session_fail_pending(
+	    s, SMTPC_TEMPFAIL, "4.4.2", "transaction ended without a result");
 	s->has_msg = false;
 	s->done_pending = true;
 }
@@ -276,8 +234,11 @@ smtpc_session_fail_reply(struct smtpc_session *s, struct buf *out,
 	char text[SMTPC_RESULT_REPLY_BYTES];
 
 	smtpc_reply_format(r, text, sizeof(text));
-	smtpc_session_fail(s, out, r->enh[0] != '\0' ? r->enh :
-	    r->code == 421 ? "4.4.2" : fallback_enh, text, quit);
+	smtpc_session_fail(s, out,
+	    r->enh[0] != '\0'    ? r->enh
+	        : r->code == 421 ? "4.4.2"
+	                         : fallback_enh,
+	    text, quit);
 }
 
 static void
@@ -288,8 +249,8 @@ smtpc_session_send_ehlo(struct smtpc_session *s, struct buf *out)
 	s->state = SMTPC_STATE_EHLO;
 }
 
-static void smtpc_session_begin_message(struct smtpc_session *s,
-    struct buf *out);
+static void smtpc_session_begin_message(
+    struct smtpc_session *s, struct buf *out);
 
 /* Greeted, EHLO done, TLS and AUTH settled: mail may flow. */
 static void
@@ -311,8 +272,8 @@ smtpc_session_auth(struct smtpc_session *s, struct buf *out)
 	}
 	/* Never a password in clear (RFC 4954 4, RFC 8314 5.2). */
 	if (!s->tls_active) {
-		smtpc_session_fail(s, out, "4.7.0", "TLS required for AUTH",
-		    true);
+		smtpc_session_fail(
+		    s, out, "4.7.0", "TLS required for AUTH", true);
 		return;
 	}
 	if ((s->ext.auth & SMTPC_AUTH_PLAIN) != 0) {
@@ -351,8 +312,7 @@ smtpc_session_after_ehlo(struct smtpc_session *s, struct buf *out)
 
 /* Refuses the whole message before MAIL; the connection stays usable. */
 static void
-smtpc_session_refuse(struct smtpc_session *s, const char *enh,
-    const char *text)
+smtpc_session_refuse(struct smtpc_session *s, const char *enh, const char *text)
 {
 	s->msg_started = true;
 	smtpc_session_fail_pending(s, SMTPC_PERMFAIL, enh, text);
@@ -377,9 +337,10 @@ smtpc_session_begin_message(struct smtpc_session *s, struct buf *out)
 	s->msg_started = true;
 	/* RFC 1870 6: do not send a message the server said it won't take. */
 	if (s->ext.size && s->ext.size_max > 0 && s->size > s->ext.size_max) {
-		(void)snprintf(text, sizeof(text), "message size %" PRIu64
-		    " exceeds the server's limit of %" PRIu64, s->size,
-		    s->ext.size_max);
+		(void)snprintf(text, sizeof(text),
+		    "message size %" PRIu64
+		    " exceeds the server's limit of %" PRIu64,
+		    s->size, s->ext.size_max);
 		smtpc_session_refuse(s, "5.3.4", text);
 		return;
 	}
@@ -398,9 +359,8 @@ smtpc_session_begin_message(struct smtpc_session *s, struct buf *out)
 		if (smtpc_session_is_line_safe(s->rcpts[i]))
 			s->order[s->n_order++] = i;
 		else
-			smtpc_session_result_set(&s->results[i],
-			    SMTPC_PERMFAIL, "5.1.3",
-			    "bad recipient address");
+			smtpc_session_result_set(&s->results[i], SMTPC_PERMFAIL,
+			    "5.1.3", "bad recipient address");
 	}
 	if (s->n_order == 0) {
 		smtpc_session_finish_message(s);
@@ -409,7 +369,7 @@ smtpc_session_begin_message(struct smtpc_session *s, struct buf *out)
 	if (buf_printf(out, "MAIL FROM:<%s>", s->from) == -1 ||
 	    (s->ext.size && buf_printf(out, " SIZE=%" PRIu64, s->size) == -1) ||
 	    (s->body != ENVELOPE_BODY_7BIT && s->ext.eightbitmime &&
-	    buf_append_str(out, " BODY=8BITMIME") == -1) ||
+	        buf_append_str(out, " BODY=8BITMIME") == -1) ||
 	    (s->smtputf8 && buf_append_str(out, " SMTPUTF8") == -1) ||
 	    buf_append(out, "\r\n", 2) == -1)
 		log_panic("smtpc: output buffer full");
@@ -431,8 +391,8 @@ smtpc_session_begin_message(struct smtpc_session *s, struct buf *out)
 }
 
 void
-smtpc_session_start_message(struct smtpc_session *s,
-    const struct smtpc_message *m, struct buf *out)
+smtpc_session_start_message(
+    struct smtpc_session *s, const struct smtpc_message *m, struct buf *out)
 {
 	size_t i;
 
@@ -486,8 +446,8 @@ smtpc_session_after_rcpts(struct smtpc_session *s, struct buf *out)
 }
 
 static enum smtpc_event
-smtpc_session_on_data_reply(struct smtpc_session *s, struct buf *out,
-    const struct smtpc_reply *r)
+smtpc_session_on_data_reply(
+    struct smtpc_session *s, struct buf *out, const struct smtpc_reply *r)
 {
 	size_t i;
 
@@ -503,8 +463,8 @@ smtpc_session_on_data_reply(struct smtpc_session *s, struct buf *out,
 	}
 	for (i = 0; i < s->n_rcpts; i++) {
 		if (s->accepted[i])
-			smtpc_session_result_reply(&s->results[i], r,
-			    SMTPC_CMD_DATA);
+			smtpc_session_result_reply(
+			    &s->results[i], r, SMTPC_REPLY_CMD_DATA);
 	}
 	/* A 2xx to DATA is not a delivery. */
 	for (i = 0; i < s->n_rcpts && r->code / 100 == 2; i++) {
@@ -520,8 +480,8 @@ smtpc_session_on_data_reply(struct smtpc_session *s, struct buf *out,
 
 /* One reply of the MAIL, RCPT..., DATA sequence, in order. */
 static enum smtpc_event
-smtpc_session_on_transaction(struct smtpc_session *s, struct buf *out,
-    const struct smtpc_reply *r)
+smtpc_session_on_transaction(
+    struct smtpc_session *s, struct buf *out, const struct smtpc_reply *r)
 {
 	size_t i;
 
@@ -532,7 +492,8 @@ smtpc_session_on_transaction(struct smtpc_session *s, struct buf *out,
 			for (i = 0; i < s->n_rcpts; i++) {
 				if (s->results[i].status == SMTPC_PENDING)
 					smtpc_session_result_reply(
-					    &s->results[i], r, SMTPC_CMD_MAIL);
+					    &s->results[i], r,
+					    SMTPC_REPLY_CMD_MAIL);
 			}
 			if (!s->pipelined)
 				smtpc_session_send_rset(s, out);
@@ -549,8 +510,8 @@ smtpc_session_on_transaction(struct smtpc_session *s, struct buf *out,
 				s->accepted[i] = true;
 				s->n_accepted++;
 			} else {
-				smtpc_session_result_reply(&s->results[i], r,
-				    SMTPC_CMD_RCPT);
+				smtpc_session_result_reply(
+				    &s->results[i], r, SMTPC_REPLY_CMD_RCPT);
 			}
 		}
 		if (s->pipelined)
@@ -567,15 +528,15 @@ smtpc_session_on_transaction(struct smtpc_session *s, struct buf *out,
 }
 
 static void
-smtpc_session_on_auth(struct smtpc_session *s, struct buf *out,
-    const struct smtpc_reply *r)
+smtpc_session_on_auth(
+    struct smtpc_session *s, struct buf *out, const struct smtpc_reply *r)
 {
 	int rc;
 
 	if (r->code == 334 && s->auth_step < 2) {
 		/* LOGIN: the prompts are "Username:" and "Password:". */
-		rc = smtpc_auth_login_line(s->auth_step == 0 ? s->auth_user :
-		    s->auth_password, out);
+		rc = smtpc_auth_login_line(
+		    s->auth_step == 0 ? s->auth_user : s->auth_password, out);
 		if (rc == -1)
 			log_panic("smtpc: output buffer full");
 		s->auth_step++;
@@ -586,14 +547,14 @@ smtpc_session_on_auth(struct smtpc_session *s, struct buf *out,
 		return;
 	}
 	if (r->code == 334)
-		smtpc_session_send(out, "*");	/* RFC 4954 4: cancel */
+		smtpc_session_send(out, "*"); /* RFC 4954 4: cancel */
 	smtpc_session_fail_reply(s, out, r, "4.7.0", true);
 }
 
 /* Handles one reply in the current state. */
 static enum smtpc_event
-smtpc_session_on_reply(struct smtpc_session *s, struct buf *out,
-    const struct smtpc_reply *r)
+smtpc_session_on_reply(
+    struct smtpc_session *s, struct buf *out, const struct smtpc_reply *r)
 {
 	unsigned cls = r->code / 100;
 
@@ -652,8 +613,8 @@ smtpc_session_on_reply(struct smtpc_session *s, struct buf *out,
 		/* RFC 5321 4.1.1.4: one reply for every accepted rcpt. */
 		for (size_t i = 0; i < s->n_rcpts; i++) {
 			if (s->accepted[i])
-				smtpc_session_result_reply(&s->results[i], r,
-				    SMTPC_CMD_DOT);
+				smtpc_session_result_reply(
+				    &s->results[i], r, SMTPC_REPLY_CMD_DOT);
 		}
 		smtpc_session_finish_message(s);
 		s->state = SMTPC_STATE_READY;
@@ -675,8 +636,8 @@ smtpc_session_on_reply(struct smtpc_session *s, struct buf *out,
 		break;
 	}
 	/* A reply nobody asked for. */
-	smtpc_session_fail(s, out, "4.5.0", "unexpected reply from server",
-	    true);
+	smtpc_session_fail(
+	    s, out, "4.5.0", "unexpected reply from server", true);
 	return SMTPC_EV_NONE;
 }
 
@@ -704,8 +665,8 @@ smtpc_session_next(struct smtpc_session *s, struct buf *out)
 		if (rc == 0)
 			return SMTPC_EV_NONE;
 		if (rc == -1) {
-			(void)snprintf(text, sizeof(text),
-			    "protocol error: %s", err);
+			(void)snprintf(
+			    text, sizeof(text), "protocol error: %s", err);
 			smtpc_session_fail(s, NULL, "4.5.0", text, false);
 			continue;
 		}
@@ -735,8 +696,7 @@ smtpc_session_content_sent(struct smtpc_session *s)
 }
 
 void
-smtpc_session_abort(struct smtpc_session *s, const char *enh,
-    const char *why)
+smtpc_session_abort(struct smtpc_session *s, const char *enh, const char *why)
 {
 	if (s->state == SMTPC_STATE_CLOSED)
 		return;

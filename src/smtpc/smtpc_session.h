@@ -55,10 +55,10 @@ struct buf;
 struct smtpc_session;
 
 enum smtpc_tls {
-	SMTPC_TLS_NONE,		/* never STARTTLS */
-	SMTPC_TLS_OPPORTUNISTIC,	/* STARTTLS when offered (RFC 7435) */
-	SMTPC_TLS_REQUIRED,	/* STARTTLS or no mail: 4.7.4 */
-	SMTPC_TLS_ACTIVE,	/* the connection is TLS already (465) */
+	SMTPC_TLS_NONE,          /* never STARTTLS */
+	SMTPC_TLS_OPPORTUNISTIC, /* STARTTLS when offered (RFC 7435) */
+	SMTPC_TLS_REQUIRED,      /* STARTTLS or no mail: 4.7.4 */
+	SMTPC_TLS_ACTIVE,        /* the connection is TLS already (465) */
 };
 
 enum smtpc_event {
@@ -70,10 +70,10 @@ enum smtpc_event {
 };
 
 enum smtpc_status {
-	SMTPC_PENDING,		/* no result yet */
-	SMTPC_OK,		/* 2xx: the server took responsibility */
-	SMTPC_TEMPFAIL,		/* 4xx or a failure of ours: retry */
-	SMTPC_PERMFAIL,		/* 5xx: bounce */
+	SMTPC_PENDING,  /* no result yet */
+	SMTPC_OK,       /* 2xx: the server took responsibility */
+	SMTPC_TEMPFAIL, /* 4xx or a failure of ours: retry */
+	SMTPC_PERMFAIL, /* 5xx: bounce */
 };
 
 /* Longest reply text kept per recipient (log and DSN). */
@@ -81,27 +81,27 @@ enum smtpc_status {
 
 struct smtpc_rcpt_result {
 	enum smtpc_status status;
-	char enh[SMTPC_ENH_MAX + 1];	/* "5.1.1"; mapped when not sent */
+	char enh[SMTPC_ENH_MAX + 1]; /* "5.1.1"; mapped when not sent */
 	/* "550 5.1.1 <x@y>: no such user", sanitised; or our own reason */
 	char reply[SMTPC_RESULT_REPLY_BYTES];
 };
 
 /* Per connection; strings are copied. */
 struct smtpc_session_params {
-	const char *helo;		/* our name for EHLO/HELO */
+	const char *helo; /* our name for EHLO/HELO */
 	enum smtpc_tls tls;
-	const char *auth_user;		/* AUTH when set (smarthost) */
+	const char *auth_user; /* AUTH when set (smarthost) */
 	const char *auth_password;
 };
 
 /* One message; strings are copied by start_message(). */
 struct smtpc_message {
-	const char *from;		/* reverse-path without <>, "" for <> */
-	const char *const *rcpts;	/* forward-paths without <> */
+	const char *from;         /* reverse-path without <>, "" for <> */
+	const char *const *rcpts; /* forward-paths without <> */
 	size_t n_rcpts;
-	uint64_t size;			/* content octets, for SIZE= */
+	uint64_t size; /* content octets, for SIZE= */
 	enum envelope_body body;
-	bool smtputf8;			/* the envelope needs SMTPUTF8 */
+	bool smtputf8; /* the envelope needs SMTPUTF8 */
 };
 
 struct smtpc_session *smtpc_session_new(
@@ -115,16 +115,15 @@ void smtpc_session_free(struct smtpc_session **sp);
  * may be appended to out at once (reused connection) or once the
  * greeting and EHLO are through.
  */
-void smtpc_session_start_message(struct smtpc_session *s,
-    const struct smtpc_message *m, struct buf *out);
+void smtpc_session_start_message(
+    struct smtpc_session *s, const struct smtpc_message *m, struct buf *out);
 
 /* Takes server bytes, like smtpc_reply_parser_feed(). */
-size_t smtpc_session_feed(struct smtpc_session *s, const uint8_t *data,
-    size_t len);
+size_t smtpc_session_feed(
+    struct smtpc_session *s, const uint8_t *data, size_t len);
 
 /* Handles buffered replies; appends commands to out; see above. */
-enum smtpc_event smtpc_session_next(struct smtpc_session *s,
-    struct buf *out);
+enum smtpc_event smtpc_session_next(struct smtpc_session *s, struct buf *out);
 
 /* The TLS handshake after STARTTLS finished: EHLO again (RFC 3207 4.2). */
 void smtpc_session_tls_started(struct smtpc_session *s, struct buf *out);
@@ -136,8 +135,8 @@ void smtpc_session_content_sent(struct smtpc_session *s);
  * without a result gets TEMPFAIL with enh (e.g. "4.4.2") and why; next()
  * then returns DONE (if a message was in progress) and CLOSE.
  */
-void smtpc_session_abort(struct smtpc_session *s, const char *enh,
-    const char *why);
+void smtpc_session_abort(
+    struct smtpc_session *s, const char *enh, const char *why);
 
 /* Sends QUIT (if the server is ready for it); next() returns CLOSE. */
 void smtpc_session_quit(struct smtpc_session *s, struct buf *out);

@@ -49,7 +49,7 @@ static char stub_dns_storage;
 #define STUB_DNS ((struct dns *)(void *)&stub_dns_storage)
 
 static enum dns_status stub_status = DNS_OK;
-static uint16_t stub_ports[4];	/* one host per port on 127.0.0.1 */
+static uint16_t stub_ports[4]; /* one host per port on 127.0.0.1 */
 static size_t stub_n_ports;
 static unsigned stub_lookups;
 
@@ -94,7 +94,7 @@ static struct dns_query *
 stub_lookup(dns_route_fn *cb, void *arg)
 {
 	struct dns_query *q = calloc(1, sizeof(*q));
-	struct timeval tv = { 0, 0 };
+	struct timeval tv = {0, 0};
 
 	stub_lookups++;
 	q->cb = cb;
@@ -115,8 +115,8 @@ dns_route_lookup(struct dns *d, const char *domain, uint16_t port,
 }
 
 struct dns_query *
-dns_host_lookup(struct dns *d, const char *host, uint16_t port,
-    dns_route_fn *cb, void *arg)
+dns_host_lookup(
+    struct dns *d, const char *host, uint16_t port, dns_route_fn *cb, void *arg)
 {
 	(void)d;
 	(void)host;
@@ -134,15 +134,15 @@ dns_query_cancel(struct dns_query *q)
 /* ---- scripted server ------------------------------------------------ */
 
 struct script {
-	const char *greeting;	/* default "220 scripted ESMTP" */
-	const char *ehlo;	/* whole reply without the last CRLF */
+	const char *greeting; /* default "220 scripted ESMTP" */
+	const char *ehlo;     /* whole reply without the last CRLF */
 	const char *helo;
 	const char *mail;
-	const char *rcpt[MAX_RCPTS];	/* by RCPT order; default 250 */
-	const char *data;	/* default "354 go ahead" */
-	const char *dot;	/* default "250 2.0.0 queued" */
-	bool drop_in_data;	/* close the socket after DATA's 354 */
-	int n_conns;		/* connections to serve (default 1) */
+	const char *rcpt[MAX_RCPTS]; /* by RCPT order; default 250 */
+	const char *data;            /* default "354 go ahead" */
+	const char *dot;             /* default "250 2.0.0 queued" */
+	bool drop_in_data;           /* close the socket after DATA's 354 */
+	int n_conns;                 /* connections to serve (default 1) */
 };
 
 struct server {
@@ -150,9 +150,9 @@ struct server {
 	uint16_t port;
 	pthread_t th;
 	const struct script *sc;
-	char transcript[65536];	/* every byte received */
+	char transcript[65536]; /* every byte received */
 	size_t len;
-	char data[65536];	/* the last DATA, stuffed, with the dot */
+	char data[65536]; /* the last DATA, stuffed, with the dot */
 	size_t data_len;
 	int conns;
 };
@@ -200,8 +200,8 @@ server_data(struct server *sv, int fd)
 			sv->data[sv->data_len++] = c;
 		if (sv->data_len == 3 && memcmp(sv->data, ".\r\n", 3) == 0)
 			return;
-		if (sv->data_len >= 5 && memcmp(sv->data + sv->data_len - 5,
-		    "\r\n.\r\n", 5) == 0)
+		if (sv->data_len >= 5 &&
+		    memcmp(sv->data + sv->data_len - 5, "\r\n.\r\n", 5) == 0)
 			return;
 	}
 }
@@ -267,7 +267,7 @@ server_main(void *arg)
 	int n = sv->sc->n_conns > 0 ? sv->sc->n_conns : 1;
 
 	for (; n > 0; n--) {
-		struct pollfd pfd = { .fd = sv->lfd, .events = POLLIN };
+		struct pollfd pfd = {.fd = sv->lfd, .events = POLLIN};
 		int fd;
 
 		if (poll(&pfd, 1, 10000) != 1)
@@ -286,7 +286,7 @@ server_main(void *arg)
 static int
 listen_any(uint16_t *port_r)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t len = sizeof(sin);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -355,7 +355,7 @@ on_deadline(evutil_socket_t fd, short what, void *arg)
 static void
 wait_results(struct result *rs, size_t n)
 {
-	struct timeval tv = { 15, 0 };
+	struct timeval tv = {15, 0};
 	struct event *deadline = evtimer_new(base, on_deadline, NULL);
 	size_t i;
 
@@ -378,8 +378,8 @@ content_fd(const char *content)
 
 	assert_true(fd >= 0);
 	unlink(path);
-	assert_int_equal(write(fd, content, strlen(content)),
-	    (ssize_t)strlen(content));
+	assert_int_equal(
+	    write(fd, content, strlen(content)), (ssize_t)strlen(content));
 	return fd;
 }
 
@@ -387,14 +387,14 @@ static struct remote_params
 relay_params(uint16_t port)
 {
 	struct remote_params p = {
-		.helo = "client.test",
-		.relay_host = "127.0.0.1",
-		.relay_port = port,
-		.relay_tls = REMOTE_TLS_OPPORTUNISTIC,
-		.max_connections_per_domain = 4,
-		.connect_timeout_s = 5,
-		.command_timeout_s = 10,
-		.data_timeout_s = 10,
+	    .helo = "client.test",
+	    .relay_host = "127.0.0.1",
+	    .relay_port = port,
+	    .relay_tls = REMOTE_TLS_OPPORTUNISTIC,
+	    .max_connections_per_domain = 4,
+	    .connect_timeout_s = 5,
+	    .command_timeout_s = 10,
+	    .data_timeout_s = 10,
 	};
 
 	return p;
@@ -408,16 +408,16 @@ deliver(const struct remote_params *p, const char *const *rcpts, size_t n,
 	struct remote_agent *a = remote_agent_new(base, STUB_DNS, p);
 	int fd = content_fd(content);
 	struct remote_job job = {
-		.queue_id = "TESTQID",
-		.domain = "dest.test",
-		.from = "sender@client.test",
-		.rcpts = rcpts,
-		.n_rcpts = n,
-		.content_fd = fd,
-		.content_len = strlen(content),
-		.body = ENVELOPE_BODY_7BIT,
-		.smtputf8 = smtputf8,
-		.arrival = time(NULL),
+	    .queue_id = "TESTQID",
+	    .domain = "dest.test",
+	    .from = "sender@client.test",
+	    .rcpts = rcpts,
+	    .n_rcpts = n,
+	    .content_fd = fd,
+	    .content_len = strlen(content),
+	    .body = ENVELOPE_BODY_7BIT,
+	    .smtputf8 = smtputf8,
+	    .arrival = time(NULL),
 	};
 
 	memset(res, 0, sizeof(*res));
@@ -431,8 +431,8 @@ deliver(const struct remote_params *p, const char *const *rcpts, size_t n,
 }
 
 static void
-assert_rcpt(const struct result *r, size_t i, enum deliver_status st,
-    const char *enh)
+assert_rcpt(
+    const struct result *r, size_t i, enum deliver_status st, const char *enh)
 {
 	if (r->rcpts[i].result.status != st)
 		print_message("rcpt %zu: %s %s\n", i, r->rcpts[i].result.enh,
@@ -442,7 +442,9 @@ assert_rcpt(const struct result *r, size_t i, enum deliver_status st,
 }
 
 static const char *const rcpts3[] = {
-	"a@dest.test", "b@dest.test", "c@dest.test",
+    "a@dest.test",
+    "b@dest.test",
+    "c@dest.test",
 };
 
 #define STUFF_IN "Subject: dots\r\n\r\n.one\r\n..two\r\nthree"
@@ -454,9 +456,9 @@ static void
 test_pipelined_partial(void **state)
 {
 	struct script sc = {
-		.ehlo = "250-scripted\r\n250-PIPELINING\r\n250-SIZE 100000\r\n"
-		    "250 ENHANCEDSTATUSCODES",
-		.rcpt = { NULL, "550 5.1.1 no such user", "451 try later" },
+	    .ehlo = "250-scripted\r\n250-PIPELINING\r\n250-SIZE 100000\r\n"
+	            "250 ENHANCEDSTATUSCODES",
+	    .rcpt = {NULL, "550 5.1.1 no such user", "451 try later"},
 	};
 	struct server *sv = server_start(&sc);
 	struct remote_params p = relay_params(sv->port);
@@ -478,7 +480,8 @@ test_pipelined_partial(void **state)
 	assert_string_equal(r.relay, relay);
 	assert_string_equal(r.tls, "");
 	assert_string_equal(sv->data, STUFF_OUT);
-	assert_non_null(strstr(sv->transcript, "EHLO client.test\r\n"
+	assert_non_null(strstr(sv->transcript,
+	    "EHLO client.test\r\n"
 	    "MAIL FROM:<sender@client.test> SIZE=35\r\n"
 	    "RCPT TO:<a@dest.test>\r\nRCPT TO:<b@dest.test>\r\n"
 	    "RCPT TO:<c@dest.test>\r\nDATA\r\n"));
@@ -489,8 +492,8 @@ static void
 test_one_at_a_time(void **state)
 {
 	struct script sc = {
-		.ehlo = "250-scripted\r\n250 8BITMIME",
-		.rcpt = { "550 5.1.1 no", NULL, NULL },
+	    .ehlo = "250-scripted\r\n250 8BITMIME",
+	    .rcpt = {"550 5.1.1 no", NULL, NULL},
 	};
 	struct server *sv = server_start(&sc);
 	struct remote_params p = relay_params(sv->port);
@@ -514,7 +517,7 @@ static void
 test_all_rcpts_refused(void **state)
 {
 	struct script sc = {
-		.rcpt = { "550 5.1.1 no", "553 bad" },
+	    .rcpt = {"550 5.1.1 no", "553 bad"},
 	};
 	struct server *sv = server_start(&sc);
 	struct remote_params p = relay_params(sv->port);
@@ -534,7 +537,7 @@ static void
 test_helo_fallback(void **state)
 {
 	struct script sc = {
-		.ehlo = "502 5.5.1 EHLO not implemented",
+	    .ehlo = "502 5.5.1 EHLO not implemented",
 	};
 	struct server *sv = server_start(&sc);
 	struct remote_params p = relay_params(sv->port);
@@ -544,7 +547,8 @@ test_helo_fallback(void **state)
 	deliver(&p, rcpts3, 1, "x\r\n", false, &r);
 	server_stop(sv);
 	assert_rcpt(&r, 0, DELIVER_OK, "2.0.0");
-	assert_non_null(strstr(sv->transcript, "HELO client.test\r\n"
+	assert_non_null(strstr(sv->transcript,
+	    "HELO client.test\r\n"
 	    "MAIL FROM:<sender@client.test>\r\n"));
 	free(sv);
 }
@@ -553,7 +557,7 @@ static void
 test_421_midway(void **state)
 {
 	struct script sc = {
-		.rcpt = { NULL, "421 4.3.2 shutting down" },
+	    .rcpt = {NULL, "421 4.3.2 shutting down"},
 	};
 	struct server *sv = server_start(&sc);
 	struct remote_params p = relay_params(sv->port);
@@ -574,7 +578,7 @@ test_421_midway(void **state)
 static void
 test_drop_in_data(void **state)
 {
-	struct script sc = { .drop_in_data = true };
+	struct script sc = {.drop_in_data = true};
 	struct server *sv = server_start(&sc);
 	struct remote_params p = relay_params(sv->port);
 	struct result r;
@@ -591,7 +595,7 @@ static void
 test_size_refused(void **state)
 {
 	struct script sc = {
-		.ehlo = "250-scripted\r\n250 SIZE 10",
+	    .ehlo = "250-scripted\r\n250 SIZE 10",
 	};
 	struct server *sv = server_start(&sc);
 	struct remote_params p = relay_params(sv->port);
@@ -610,7 +614,7 @@ static void
 test_smtputf8_refused(void **state)
 {
 	struct server *sv;
-	struct script sc = { 0 };
+	struct script sc = {0};
 	struct remote_params p;
 	struct result r;
 
@@ -630,15 +634,15 @@ test_smtputf8_refused(void **state)
 	deliver(&p, rcpts3, 1, "x\r\n", true, &r);
 	server_stop(sv);
 	assert_rcpt(&r, 0, DELIVER_OK, "2.0.0");
-	assert_non_null(strstr(sv->transcript,
-	    "MAIL FROM:<sender@client.test> SMTPUTF8\r\n"));
+	assert_non_null(strstr(
+	    sv->transcript, "MAIL FROM:<sender@client.test> SMTPUTF8\r\n"));
 	free(sv);
 }
 
 static void
 test_tls_required_not_offered(void **state)
 {
-	struct script sc = { 0 };
+	struct script sc = {0};
 	struct server *sv = server_start(&sc);
 	struct remote_params p = relay_params(sv->port);
 	struct result r;
@@ -656,7 +660,7 @@ static void
 test_tls_none_ignores_starttls(void **state)
 {
 	struct script sc = {
-		.ehlo = "250-scripted\r\n250 STARTTLS",
+	    .ehlo = "250-scripted\r\n250 STARTTLS",
 	};
 	struct server *sv = server_start(&sc);
 	struct remote_params p = relay_params(sv->port);
@@ -675,7 +679,7 @@ static void
 test_auth_needs_tls(void **state)
 {
 	struct script sc = {
-		.ehlo = "250-scripted\r\n250 AUTH PLAIN LOGIN",
+	    .ehlo = "250-scripted\r\n250 AUTH PLAIN LOGIN",
 	};
 	struct server *sv = server_start(&sc);
 	struct remote_params p = relay_params(sv->port);
@@ -697,20 +701,20 @@ test_auth_needs_tls(void **state)
 static void
 test_reuse_and_limit(void **state)
 {
-	struct script sc = { .n_conns = 2 };
+	struct script sc = {.n_conns = 2};
 	struct server *sv = server_start(&sc);
 	struct remote_params p = relay_params(sv->port);
 	struct remote_agent *a;
 	struct result r[2];
 	int fd = content_fd("x\r\n");
 	struct remote_job job = {
-		.queue_id = "Q",
-		.domain = "dest.test",
-		.from = "s@client.test",
-		.rcpts = rcpts3,
-		.n_rcpts = 1,
-		.content_fd = fd,
-		.content_len = 3,
+	    .queue_id = "Q",
+	    .domain = "dest.test",
+	    .from = "s@client.test",
+	    .rcpts = rcpts3,
+	    .n_rcpts = 1,
+	    .content_fd = fd,
+	    .content_len = 3,
 	};
 
 	(void)state;
@@ -741,10 +745,10 @@ test_route_statuses(void **state)
 		enum deliver_status want;
 		const char *enh;
 	} cases[] = {
-		{ DNS_NXDOMAIN, DELIVER_PERMFAIL, "5.1.2" },
-		{ DNS_NO_ADDRESS, DELIVER_PERMFAIL, "5.1.2" },
-		{ DNS_NULL_MX, DELIVER_PERMFAIL, "5.1.10" },
-		{ DNS_TEMPFAIL, DELIVER_TEMPFAIL, "4.4.3" },
+	    {DNS_NXDOMAIN, DELIVER_PERMFAIL, "5.1.2"},
+	    {DNS_NO_ADDRESS, DELIVER_PERMFAIL, "5.1.2"},
+	    {DNS_NULL_MX, DELIVER_PERMFAIL, "5.1.10"},
+	    {DNS_TEMPFAIL, DELIVER_TEMPFAIL, "4.4.3"},
 	};
 	struct remote_params p = relay_params(0);
 	struct remote_agent *a;
@@ -757,8 +761,12 @@ test_route_statuses(void **state)
 	a = remote_agent_new(base, STUB_DNS, &p);
 	for (i = 0; i < N_ELEMENTS(cases); i++) {
 		struct remote_job job = {
-			.queue_id = "Q", .domain = "dest.test", .from = "",
-			.rcpts = rcpts3, .n_rcpts = 2, .content_fd = -1,
+		    .queue_id = "Q",
+		    .domain = "dest.test",
+		    .from = "",
+		    .rcpts = rcpts3,
+		    .n_rcpts = 2,
+		    .content_fd = -1,
 		};
 
 		stub_status = cases[i].status;
@@ -778,8 +786,8 @@ test_route_statuses(void **state)
 static void
 test_mx_failover(void **state)
 {
-	struct script bad = { .greeting = "554 5.7.1 go away" };
-	struct script good = { 0 };
+	struct script bad = {.greeting = "554 5.7.1 go away"};
+	struct script good = {0};
 	struct server *sv_bad = server_start(&bad);
 	struct server *sv_good = server_start(&good);
 	uint16_t closed_port;
@@ -790,7 +798,7 @@ test_mx_failover(void **state)
 	unsigned lookups = stub_lookups;
 
 	(void)state;
-	close(lfd);	/* nothing listens there any more */
+	close(lfd); /* nothing listens there any more */
 	p.relay_host = NULL;
 	stub_status = DNS_OK;
 	stub_ports[0] = closed_port;
@@ -816,7 +824,7 @@ test_mx_failover(void **state)
 static void
 test_all_addresses_fail(void **state)
 {
-	struct script bad = { .greeting = "554 5.7.1 go away" };
+	struct script bad = {.greeting = "554 5.7.1 go away"};
 	struct server *sv = server_start(&bad);
 	struct remote_params p = relay_params(sv->port);
 	struct result r;
@@ -851,9 +859,10 @@ sink_start(struct sink *s, const char *flags)
 	close(listen_any(&s->port));
 	(void)snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)s->port);
 	(void)snprintf(tmpl, sizeof(tmpl), "%s/%%M.", s->dir);
-	(void)snprintf(cmd, sizeof(cmd), "exec /usr/sbin/smtp-sink %s %s "
-	    "-d %s %s 10", geteuid() == 0 ? "-u nobody" : "", flags, tmpl,
-	    addr);
+	(void)snprintf(cmd, sizeof(cmd),
+	    "exec /usr/sbin/smtp-sink %s %s "
+	    "-d %s %s 10",
+	    geteuid() == 0 ? "-u nobody" : "", flags, tmpl, addr);
 	s->pid = fork();
 	assert_true(s->pid >= 0);
 	if (s->pid == 0) {
@@ -861,7 +870,7 @@ sink_start(struct sink *s, const char *flags)
 		_exit(127);
 	}
 	for (i = 0; i < 100; i++) {
-		struct sockaddr_in sin = { .sin_family = AF_INET };
+		struct sockaddr_in sin = {.sin_family = AF_INET};
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		int rc;
 
@@ -984,24 +993,24 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pipelined_partial),
-		cmocka_unit_test(test_one_at_a_time),
-		cmocka_unit_test(test_all_rcpts_refused),
-		cmocka_unit_test(test_helo_fallback),
-		cmocka_unit_test(test_421_midway),
-		cmocka_unit_test(test_drop_in_data),
-		cmocka_unit_test(test_size_refused),
-		cmocka_unit_test(test_smtputf8_refused),
-		cmocka_unit_test(test_tls_required_not_offered),
-		cmocka_unit_test(test_tls_none_ignores_starttls),
-		cmocka_unit_test(test_auth_needs_tls),
-		cmocka_unit_test(test_reuse_and_limit),
-		cmocka_unit_test(test_route_statuses),
-		cmocka_unit_test(test_mx_failover),
-		cmocka_unit_test(test_all_addresses_fail),
-		cmocka_unit_test(test_sink_pipelining),
-		cmocka_unit_test(test_sink_no_esmtp),
-		cmocka_unit_test(test_sink_soft_reject_rcpt),
+	    cmocka_unit_test(test_pipelined_partial),
+	    cmocka_unit_test(test_one_at_a_time),
+	    cmocka_unit_test(test_all_rcpts_refused),
+	    cmocka_unit_test(test_helo_fallback),
+	    cmocka_unit_test(test_421_midway),
+	    cmocka_unit_test(test_drop_in_data),
+	    cmocka_unit_test(test_size_refused),
+	    cmocka_unit_test(test_smtputf8_refused),
+	    cmocka_unit_test(test_tls_required_not_offered),
+	    cmocka_unit_test(test_tls_none_ignores_starttls),
+	    cmocka_unit_test(test_auth_needs_tls),
+	    cmocka_unit_test(test_reuse_and_limit),
+	    cmocka_unit_test(test_route_statuses),
+	    cmocka_unit_test(test_mx_failover),
+	    cmocka_unit_test(test_all_addresses_fail),
+	    cmocka_unit_test(test_sink_pipelining),
+	    cmocka_unit_test(test_sink_no_esmtp),
+	    cmocka_unit_test(test_sink_soft_reject_rcpt),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

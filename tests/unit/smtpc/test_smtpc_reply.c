@@ -26,32 +26,60 @@ struct valid_case {
 };
 
 static const struct valid_case valid_cases[] = {
-	{ .in = "220 mx.test ESMTP\r\n", .code = 220, .enh = "",
-	    .text = "mx.test ESMTP", .n_lines = 1 },
-	{ .in = "250\r\n", .code = 250, .enh = "", .text = "", .n_lines = 1 },
-	{ .in = "250 \r\n", .code = 250, .enh = "", .text = "", .n_lines = 1 },
-	{ .in = "250 2.1.5 ok\r\n", .code = 250, .enh = "2.1.5",
-	    .text = "2.1.5 ok", .n_lines = 1 },
-	{ .in = "550 5.1.1\r\n", .code = 550, .enh = "5.1.1",
-	    .text = "5.1.1", .n_lines = 1 },
-	{ .in = "554 5.123.456 long\r\n", .code = 554, .enh = "5.123.456",
-	    .text = "5.123.456 long", .n_lines = 1 },
-	/* The class must match the code's first digit (RFC 3463 2). */
-	{ .in = "550 4.1.1 odd\r\n", .code = 550, .enh = "",
-	    .text = "4.1.1 odd", .n_lines = 1 },
-	{ .in = "550 5.1.1234 too long\r\n", .code = 550, .enh = "",
-	    .text = "5.1.1234 too long", .n_lines = 1 },
-	{ .in = "550 5.1.1x\r\n", .code = 550, .enh = "", .text = "5.1.1x",
-	    .n_lines = 1 },
-	{ .in = "250-mx.test\r\n250-PIPELINING\r\n250 SIZE 1000\r\n",
-	    .code = 250, .enh = "", .text = "mx.test\nPIPELINING\nSIZE 1000",
-	    .n_lines = 3 },
-	{ .in = "250-\r\n250 last\r\n", .code = 250, .enh = "",
-	    .text = "\nlast", .n_lines = 2 },
-	{ .in = "421 4.3.2 bye\r\n", .code = 421, .enh = "4.3.2",
-	    .text = "4.3.2 bye", .n_lines = 1 },
-	{ .in = "354 go\r\n", .code = 354, .enh = "", .text = "go",
-	    .n_lines = 1 },
+    {.in = "220 mx.test ESMTP\r\n",
+        .code = 220,
+        .enh = "",
+        .text = "mx.test ESMTP",
+        .n_lines = 1},
+    {.in = "250\r\n", .code = 250, .enh = "", .text = "", .n_lines = 1},
+    {.in = "250 \r\n", .code = 250, .enh = "", .text = "", .n_lines = 1},
+    {.in = "250 2.1.5 ok\r\n",
+        .code = 250,
+        .enh = "2.1.5",
+        .text = "2.1.5 ok",
+        .n_lines = 1},
+    {.in = "550 5.1.1\r\n",
+        .code = 550,
+        .enh = "5.1.1",
+        .text = "5.1.1",
+        .n_lines = 1},
+    {.in = "554 5.123.456 long\r\n",
+        .code = 554,
+        .enh = "5.123.456",
+        .text = "5.123.456 long",
+        .n_lines = 1},
+    /* The class must match the code's first digit (RFC 3463 2). */
+    {.in = "550 4.1.1 odd\r\n",
+        .code = 550,
+        .enh = "",
+        .text = "4.1.1 odd",
+        .n_lines = 1},
+    {.in = "550 5.1.1234 too long\r\n",
+        .code = 550,
+        .enh = "",
+        .text = "5.1.1234 too long",
+        .n_lines = 1},
+    {.in = "550 5.1.1x\r\n",
+        .code = 550,
+        .enh = "",
+        .text = "5.1.1x",
+        .n_lines = 1},
+    {.in = "250-mx.test\r\n250-PIPELINING\r\n250 SIZE 1000\r\n",
+        .code = 250,
+        .enh = "",
+        .text = "mx.test\nPIPELINING\nSIZE 1000",
+        .n_lines = 3},
+    {.in = "250-\r\n250 last\r\n",
+        .code = 250,
+        .enh = "",
+        .text = "\nlast",
+        .n_lines = 2},
+    {.in = "421 4.3.2 bye\r\n",
+        .code = 421,
+        .enh = "4.3.2",
+        .text = "4.3.2 bye",
+        .n_lines = 1},
+    {.in = "354 go\r\n", .code = 354, .enh = "", .text = "go", .n_lines = 1},
 };
 
 struct invalid_case {
@@ -60,17 +88,17 @@ struct invalid_case {
 };
 
 static const struct invalid_case invalid_cases[] = {
-	{ "25\r\n", "malformed reply code" },
-	{ "abc ok\r\n", "malformed reply code" },
-	{ "150 ok\r\n", "malformed reply code" },
-	{ "650 ok\r\n", "malformed reply code" },
-	{ "260 ok\r\n", "malformed reply code" },
-	{ "2500 ok\r\n", "reply code not followed by space or hyphen" },
-	{ "250_ok\r\n", "reply code not followed by space or hyphen" },
-	{ "250-a\r\n251 b\r\n", "reply code changes within a multiline reply" },
-	{ "250 ok\n", "bare LF in reply" },
-	{ "250-a\r\n250 b\n", "bare LF in reply" },
-	{ "\r\n", "malformed reply code" },
+    {"25\r\n", "malformed reply code"},
+    {"abc ok\r\n", "malformed reply code"},
+    {"150 ok\r\n", "malformed reply code"},
+    {"650 ok\r\n", "malformed reply code"},
+    {"260 ok\r\n", "malformed reply code"},
+    {"2500 ok\r\n", "reply code not followed by space or hyphen"},
+    {"250_ok\r\n", "reply code not followed by space or hyphen"},
+    {"250-a\r\n251 b\r\n", "reply code changes within a multiline reply"},
+    {"250 ok\n", "bare LF in reply"},
+    {"250-a\r\n250 b\n", "bare LF in reply"},
+    {"\r\n", "malformed reply code"},
 };
 
 /* Feeds in split at the given offsets; returns the parser's verdict. */
@@ -88,8 +116,7 @@ parse_split(struct smtpc_reply_parser *p, const char *in, size_t len,
 
 		if (want > len - off)
 			want = len - off;
-		n = smtpc_reply_parser_feed(p, (const uint8_t *)in + off,
-		    want);
+		n = smtpc_reply_parser_feed(p, (const uint8_t *)in + off, want);
 		off += n;
 		rc = smtpc_reply_parser_next(p, r_r, err_r);
 		if (rc != 0)
@@ -127,8 +154,8 @@ check_invalid(const struct invalid_case *c, size_t step, size_t first)
 	const char *err;
 
 	smtpc_reply_parser_init(&p);
-	assert_int_equal(parse_split(&p, c->in, strlen(c->in), step, first,
-	    &r, &err), -1);
+	assert_int_equal(
+	    parse_split(&p, c->in, strlen(c->in), step, first, &r, &err), -1);
 	assert_string_equal(err, c->error);
 	/* The parser stays dead. */
 	assert_int_equal(smtpc_reply_parser_next(&p, &r, &err), -1);
@@ -145,9 +172,9 @@ test_valid(void **state)
 		const struct valid_case *c = &valid_cases[i];
 		size_t len = strlen(c->in);
 
-		check_valid(c, len, 0);			/* whole */
-		check_valid(c, 1, 0);			/* byte by byte */
-		for (off = 1; off < len; off++)		/* split anywhere */
+		check_valid(c, len, 0);         /* whole */
+		check_valid(c, 1, 0);           /* byte by byte */
+		for (off = 1; off < len; off++) /* split anywhere */
 			check_valid(c, len, off);
 	}
 }
@@ -180,8 +207,9 @@ test_pipelined_replies(void **state)
 
 	(void)state;
 	smtpc_reply_parser_init(&p);
-	assert_int_equal(smtpc_reply_parser_feed(&p, (const uint8_t *)in,
-	    sizeof(in) - 1), sizeof(in) - 1);
+	assert_int_equal(
+	    smtpc_reply_parser_feed(&p, (const uint8_t *)in, sizeof(in) - 1),
+	    sizeof(in) - 1);
 	assert_int_equal(smtpc_reply_parser_next(&p, &r, &err), 1);
 	assert_int_equal(r->code, 250);
 	assert_int_equal(smtpc_reply_parser_next(&p, &r, &err), 1);
@@ -209,8 +237,8 @@ test_limits(void **state)
 	memcpy(line, "250 ", 4);
 	n = 0;
 	for (i = 0; i < 10 && n < sizeof(line); i++) {
-		n += smtpc_reply_parser_feed(&p, (const uint8_t *)line + n,
-		    sizeof(line) - n);
+		n += smtpc_reply_parser_feed(
+		    &p, (const uint8_t *)line + n, sizeof(line) - n);
 		if (smtpc_reply_parser_next(&p, &r, &err) == -1)
 			break;
 	}
@@ -220,8 +248,9 @@ test_limits(void **state)
 	/* Too many lines. */
 	smtpc_reply_parser_init(&p);
 	for (i = 0; i <= SMTPC_REPLY_MAX_LINES; i++) {
-		assert_int_equal(smtpc_reply_parser_feed(&p,
-		    (const uint8_t *)"250-x\r\n", 7), 7);
+		assert_int_equal(smtpc_reply_parser_feed(
+		                     &p, (const uint8_t *)"250-x\r\n", 7),
+		    7);
 		if (smtpc_reply_parser_next(&p, &r, &err) == -1)
 			break;
 	}
@@ -235,8 +264,9 @@ test_limits(void **state)
 	memcpy(line, "250-", 4);
 	memcpy(line + 2000, "\r\n", 2);
 	for (i = 0; i < 20; i++) {
-		assert_int_equal(smtpc_reply_parser_feed(&p,
-		    (const uint8_t *)line, 2002), 2002);
+		assert_int_equal(
+		    smtpc_reply_parser_feed(&p, (const uint8_t *)line, 2002),
+		    2002);
 		if (smtpc_reply_parser_next(&p, &r, &err) == -1)
 			break;
 	}
@@ -283,10 +313,12 @@ test_ehlo(void **state)
 	struct smtpc_ext ext;
 
 	(void)state;
-	parse_ehlo("250-mx.test hello\r\n250-pipelining\r\n250-SIZE 52428800\r\n"
+	parse_ehlo(
+	    "250-mx.test hello\r\n250-pipelining\r\n250-SIZE 52428800\r\n"
 	    "250-8BITMIME\r\n250-SMTPUTF8\r\n250-STARTTLS\r\n"
 	    "250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n"
-	    "250 AUTH CRAM-MD5 LOGIN PLAIN\r\n", &ext);
+	    "250 AUTH CRAM-MD5 LOGIN PLAIN\r\n",
+	    &ext);
 	assert_true(ext.pipelining);
 	assert_true(ext.size);
 	assert_int_equal(ext.size_max, 52428800);
@@ -306,7 +338,8 @@ test_ehlo(void **state)
 
 	/* Near misses are not keywords. */
 	parse_ehlo("250-x\r\n250-PIPELININGX\r\n250-SIZE abc\r\n"
-	    "250 STARTTLSX\r\n", &ext);
+	           "250 STARTTLSX\r\n",
+	    &ext);
 	assert_false(ext.pipelining);
 	assert_false(ext.starttls);
 	assert_true(ext.size);
@@ -321,12 +354,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_pipelined_replies),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_ehlo),
+	    cmocka_unit_test(test_valid),
+	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_pipelined_replies),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_ehlo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

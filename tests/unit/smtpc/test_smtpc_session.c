@@ -23,20 +23,25 @@ struct t {
 	struct buf out;
 };
 
-static const char *const rcpts[] = { "a@x.test", "b@x.test", "c@x.test" };
+static const char *const rcpts[] = {"a@x.test", "b@x.test", "c@x.test"};
 
 static void
 t_start(struct t *t, enum smtpc_tls tls, const char *user, size_t n_rcpts,
     bool smtputf8)
 {
 	struct smtpc_session_params sp = {
-		.helo = "me.test", .tls = tls, .auth_user = user,
-		.auth_password = "secret",
+	    .helo = "me.test",
+	    .tls = tls,
+	    .auth_user = user,
+	    .auth_password = "secret",
 	};
 	struct smtpc_message m = {
-		.from = "f@me.test", .rcpts = rcpts, .n_rcpts = n_rcpts,
-		.size = 100, .body = ENVELOPE_BODY_8BITMIME,
-		.smtputf8 = smtputf8,
+	    .from = "f@me.test",
+	    .rcpts = rcpts,
+	    .n_rcpts = n_rcpts,
+	    .size = 100,
+	    .body = ENVELOPE_BODY_8BITMIME,
+	    .smtputf8 = smtputf8,
 	};
 
 	buf_init(&t->out, 0, 0);
@@ -67,8 +72,8 @@ t_feed(struct t *t, const char *in)
 			return ev;
 		if (off == len)
 			return SMTPC_EV_NONE;
-		off += smtpc_session_feed(t->s, (const uint8_t *)in + off,
-		    len - off);
+		off += smtpc_session_feed(
+		    t->s, (const uint8_t *)in + off, len - off);
 	}
 }
 
@@ -87,7 +92,8 @@ assert_rcpt(struct t *t, size_t i, enum smtpc_status st, const char *enh)
 	assert_string_equal(r->enh, enh);
 }
 
-#define EHLO_PIPE "250-mx\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 1000\r\n"
+#define EHLO_PIPE                                                              \
+	"250-mx\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 1000\r\n"
 
 static void
 test_pipelining(void **state)
@@ -99,26 +105,30 @@ test_pipelining(void **state)
 	assert_int_equal(t_feed(&t, "220 mx ESMTP\r\n"), SMTPC_EV_NONE);
 	assert_out(&t, "EHLO me.test\r\n");
 	assert_int_equal(t_feed(&t, EHLO_PIPE), SMTPC_EV_NONE);
-	assert_out(&t, "MAIL FROM:<f@me.test> SIZE=100 BODY=8BITMIME\r\n"
+	assert_out(&t,
+	    "MAIL FROM:<f@me.test> SIZE=100 BODY=8BITMIME\r\n"
 	    "RCPT TO:<a@x.test>\r\nRCPT TO:<b@x.test>\r\n"
 	    "RCPT TO:<c@x.test>\r\nDATA\r\n");
-	assert_int_equal(t_feed(&t, "250 ok\r\n250 ok\r\n550 5.1.1 no\r\n"
-	    "452 full\r\n354 go\r\n"), SMTPC_EV_CONTENT);
+	assert_int_equal(t_feed(&t,
+	                     "250 ok\r\n250 ok\r\n550 5.1.1 no\r\n"
+	                     "452 full\r\n354 go\r\n"),
+	    SMTPC_EV_CONTENT);
 	assert_true(smtpc_session_in_data(t.s));
 	assert_true(smtpc_session_mail_accepted(t.s));
 	smtpc_session_content_sent(t.s);
-	assert_int_equal(t_feed(&t, "250 2.0.0 queued as X\r\n"),
-	    SMTPC_EV_DONE);
+	assert_int_equal(
+	    t_feed(&t, "250 2.0.0 queued as X\r\n"), SMTPC_EV_DONE);
 	assert_rcpt(&t, 0, SMTPC_OK, "2.0.0");
 	assert_rcpt(&t, 1, SMTPC_PERMFAIL, "5.1.1");
 	assert_rcpt(&t, 2, SMTPC_TEMPFAIL, "4.5.3");
-	assert_string_equal(smtpc_session_rcpt(t.s, 0)->reply,
-	    "250 2.0.0 queued as X");
+	assert_string_equal(
+	    smtpc_session_rcpt(t.s, 0)->reply, "250 2.0.0 queued as X");
 	assert_true(smtpc_session_is_idle(t.s));
 
 	/* Reuse: the next message starts at once. */
-	smtpc_session_start_message(t.s, &(struct smtpc_message){
-	    .from = "", .rcpts = rcpts, .n_rcpts = 1 }, &t.out);
+	smtpc_session_start_message(t.s,
+	    &(struct smtpc_message){.from = "", .rcpts = rcpts, .n_rcpts = 1},
+	    &t.out);
 	assert_out(&t, "MAIL FROM:<> SIZE=0\r\nRCPT TO:<a@x.test>\r\nDATA\r\n");
 	smtpc_session_quit(t.s, &t.out);
 	t_end(&t);
@@ -254,8 +264,8 @@ test_starttls(void **state)
 	t_start(&t, SMTPC_TLS_REQUIRED, NULL, 1, false);
 	(void)t_feed(&t, "220 mx\r\n");
 	(void)t_feed(&t, "250-mx\r\n250 STARTTLS\r\n");
-	assert_int_equal(t_feed(&t, "454 4.7.0 no TLS today\r\n"),
-	    SMTPC_EV_DONE);
+	assert_int_equal(
+	    t_feed(&t, "454 4.7.0 no TLS today\r\n"), SMTPC_EV_DONE);
 	assert_rcpt(&t, 0, SMTPC_TEMPFAIL, "4.7.0");
 	t_end(&t);
 
@@ -300,8 +310,8 @@ test_auth(void **state)
 	t_start(&t, SMTPC_TLS_ACTIVE, "user", 1, false);
 	(void)t_feed(&t, "220 mx\r\n");
 	(void)t_feed(&t, "250-mx\r\n250 AUTH PLAIN\r\n");
-	assert_int_equal(t_feed(&t, "535 5.7.8 bad credentials\r\n"),
-	    SMTPC_EV_DONE);
+	assert_int_equal(
+	    t_feed(&t, "535 5.7.8 bad credentials\r\n"), SMTPC_EV_DONE);
 	assert_rcpt(&t, 0, SMTPC_TEMPFAIL, "4.7.8");
 	assert_int_equal(t_feed(&t, ""), SMTPC_EV_CLOSE);
 	t_end(&t);
@@ -309,8 +319,8 @@ test_auth(void **state)
 	/* Never in clear, even when offered. */
 	t_start(&t, SMTPC_TLS_NONE, "user", 1, false);
 	(void)t_feed(&t, "220 mx\r\n");
-	assert_int_equal(t_feed(&t, "250-mx\r\n250 AUTH PLAIN\r\n"),
-	    SMTPC_EV_DONE);
+	assert_int_equal(
+	    t_feed(&t, "250-mx\r\n250 AUTH PLAIN\r\n"), SMTPC_EV_DONE);
 	assert_out(&t, "QUIT\r\n");
 	assert_rcpt(&t, 0, SMTPC_TEMPFAIL, "4.7.0");
 	t_end(&t);
@@ -324,8 +334,8 @@ test_refusals(void **state)
 	(void)state;
 	t_start(&t, SMTPC_TLS_NONE, NULL, 2, false);
 	(void)t_feed(&t, "220 mx\r\n");
-	assert_int_equal(t_feed(&t, "250-mx\r\n250 SIZE 99\r\n"),
-	    SMTPC_EV_DONE);
+	assert_int_equal(
+	    t_feed(&t, "250-mx\r\n250 SIZE 99\r\n"), SMTPC_EV_DONE);
 	assert_out(&t, "");
 	assert_rcpt(&t, 0, SMTPC_PERMFAIL, "5.3.4");
 	assert_rcpt(&t, 1, SMTPC_PERMFAIL, "5.3.4");
@@ -334,8 +344,8 @@ test_refusals(void **state)
 
 	t_start(&t, SMTPC_TLS_NONE, NULL, 1, true);
 	(void)t_feed(&t, "220 mx\r\n");
-	assert_int_equal(t_feed(&t, "250-mx\r\n250 SIZE 100\r\n"),
-	    SMTPC_EV_DONE);
+	assert_int_equal(
+	    t_feed(&t, "250-mx\r\n250 SIZE 100\r\n"), SMTPC_EV_DONE);
 	assert_rcpt(&t, 0, SMTPC_PERMFAIL, "5.6.7");
 	t_end(&t);
 }
@@ -350,8 +360,8 @@ test_errors(void **state)
 	t_start(&t, SMTPC_TLS_NONE, NULL, 2, false);
 	(void)t_feed(&t, "220 mx\r\n");
 	(void)t_feed(&t, EHLO_PIPE);
-	assert_int_equal(t_feed(&t, "250 ok\r\n250 ok\r\n421 bye\r\n"),
-	    SMTPC_EV_DONE);
+	assert_int_equal(
+	    t_feed(&t, "250 ok\r\n250 ok\r\n421 bye\r\n"), SMTPC_EV_DONE);
 	assert_out(&t, "");
 	assert_rcpt(&t, 0, SMTPC_TEMPFAIL, "4.4.2");
 	assert_rcpt(&t, 1, SMTPC_TEMPFAIL, "4.4.2");
@@ -364,8 +374,8 @@ test_errors(void **state)
 	(void)t_feed(&t, "220 mx\r\n");
 	assert_int_equal(t_feed(&t, "hello?\r\n"), SMTPC_EV_DONE);
 	assert_rcpt(&t, 0, SMTPC_TEMPFAIL, "4.5.0");
-	assert_string_equal(smtpc_session_error(t.s),
-	    "protocol error: malformed reply code");
+	assert_string_equal(
+	    smtpc_session_error(t.s), "protocol error: malformed reply code");
 	t_end(&t);
 
 	/* Lost connection during DATA. */
@@ -403,16 +413,16 @@ static const struct {
 	const char *in;
 	const char *out;
 } dot_cases[] = {
-	{ "", ".\r\n" },
-	{ "a", "a\r\n.\r\n" },
-	{ "a\r\n", "a\r\n.\r\n" },
-	{ ".", "..\r\n.\r\n" },
-	{ ".\r\n", "..\r\n.\r\n" },
-	{ "a\r\n.b\r\n", "a\r\n..b\r\n.\r\n" },
-	{ "\r\n..\r\n.", "\r\n...\r\n..\r\n.\r\n" },
-	{ "a\n.b", "a\n.b\r\n.\r\n" },		/* a bare LF starts no line */
-	{ "a\r.b", "a\r.b\r\n.\r\n" },
-	{ "a\r", "a\r\r\n.\r\n" },
+    {"", ".\r\n"},
+    {"a", "a\r\n.\r\n"},
+    {"a\r\n", "a\r\n.\r\n"},
+    {".", "..\r\n.\r\n"},
+    {".\r\n", "..\r\n.\r\n"},
+    {"a\r\n.b\r\n", "a\r\n..b\r\n.\r\n"},
+    {"\r\n..\r\n.", "\r\n...\r\n..\r\n.\r\n"},
+    {"a\n.b", "a\n.b\r\n.\r\n"}, /* a bare LF starts no line */
+    {"a\r.b", "a\r.b\r\n.\r\n"},
+    {"a\r", "a\r\r\n.\r\n"},
 };
 
 static void
@@ -426,10 +436,11 @@ check_dot(const char *in, const char *want, size_t first)
 		first = len;
 	buf_init(&out, 0, 0);
 	smtpc_dot_init(&d);
-	assert_int_equal(smtpc_dot_stuff(&d, (const uint8_t *)in, first,
-	    &out), 0);
-	assert_int_equal(smtpc_dot_stuff(&d, (const uint8_t *)in + first,
-	    len - first, &out), 0);
+	assert_int_equal(
+	    smtpc_dot_stuff(&d, (const uint8_t *)in, first, &out), 0);
+	assert_int_equal(
+	    smtpc_dot_stuff(&d, (const uint8_t *)in + first, len - first, &out),
+	    0);
 	assert_int_equal(smtpc_dot_finish(&d, &out), 0);
 	assert_string_equal(buf_cstr(&out), want);
 	buf_clear(&out);
@@ -451,15 +462,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pipelining),
-		cmocka_unit_test(test_one_at_a_time),
-		cmocka_unit_test(test_all_refused),
-		cmocka_unit_test(test_helo_fallback),
-		cmocka_unit_test(test_starttls),
-		cmocka_unit_test(test_auth),
-		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_dot_stuff),
+	    cmocka_unit_test(test_pipelining),
+	    cmocka_unit_test(test_one_at_a_time),
+	    cmocka_unit_test(test_all_refused),
+	    cmocka_unit_test(test_helo_fallback),
+	    cmocka_unit_test(test_starttls),
+	    cmocka_unit_test(test_auth),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_dot_stuff),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
