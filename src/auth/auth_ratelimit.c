@@ -35,6 +35,13 @@ auth_ratelimit_new(uint64_t per_hour, size_t max_users)
 }
 
 void
+auth_ratelimit_set_limit(struct auth_ratelimit *r, uint64_t per_hour)
+{
+	ASSERT(per_hour <= UINT32_MAX);
+	r->per_hour = per_hour;
+}
+
+void
 auth_ratelimit_free(struct auth_ratelimit **rp)
 {
 	struct auth_ratelimit *r = *rp;

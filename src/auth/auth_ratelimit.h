@@ -36,6 +36,9 @@ struct auth_ratelimit;
 struct auth_ratelimit *auth_ratelimit_new(uint64_t per_hour, size_t max_users);
 void auth_ratelimit_free(struct auth_ratelimit **rp);
 
+/* A new limit for a limiter in use (a reload); the counts stay. */
+void auth_ratelimit_set_limit(struct auth_ratelimit *r, uint64_t per_hour);
+
 /*
  * Charges n_rcpts recipients to user (the login, any length) at now_ms.
  * Returns 0 and records them, or -1, recording nothing, when they would

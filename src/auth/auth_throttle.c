@@ -51,6 +51,18 @@ auth_throttle_new(const struct auth_throttle_limits *limits)
 }
 
 void
+auth_throttle_set_limits(
+    struct auth_throttle *t, const struct auth_throttle_limits *limits)
+{
+	ASSERT(limits->max_failures >= 1);
+	/* The table keeps its size: max_ips is fixed at creation. */
+	t->limits.max_failures = limits->max_failures;
+	t->limits.window_ms = limits->window_ms;
+	t->limits.block_ms = limits->block_ms;
+	t->limits.delay_max_ms = limits->delay_max_ms;
+}
+
+void
 auth_throttle_free(struct auth_throttle **tp)
 {
 	struct auth_throttle *t = *tp;

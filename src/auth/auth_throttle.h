@@ -47,6 +47,13 @@ struct auth_throttle *auth_throttle_new(
 void auth_throttle_free(struct auth_throttle **tp);
 
 /*
+ * New limits for a throttle in use (a reload): what it knows of each IP,
+ * blocks included, stays; max_ips keeps its value from creation.
+ */
+void auth_throttle_set_limits(
+    struct auth_throttle *t, const struct auth_throttle_limits *limits);
+
+/*
  * Records a failed login from ip (text form, any length) at now_ms.
  * Returns the delay in ms before answering: 0 for the first failure in
  * the window, then 1000, 2000, 4000 ... up to delay_max_ms.  Sets

@@ -256,17 +256,38 @@ auth_userfile_edited_line(
 }
 
 /*
+ * Whether a line's user field names the user name of domain: "name" or
+ * "name@domain", both matched without regard to case, as the server
+ * reads them.
+ */
+static bool
+auth_userfile_line_is(const struct auth_passwd_line *parsed,
+    const char *domain, const char *name)
+{
+	size_t name_len = strlen(name);
+	const char *p = parsed->name.p;
+	size_t len = parsed->name.len;
+
+	if (len < name_len || !str_case_equal_n(p, name, name_len))
+		return false;
+	if (len == name_len)
+		return true;
+	return domain != NULL && p[name_len] == '@' &&
+	    len - name_len - 1 == strlen(domain) &&
+	    str_case_equal_n(p + name_len + 1, domain, len - name_len - 1);
+}
+
+/*
  * Copies content to out with name's lines edited: the first replaced
  * by hash (set) or all dropped (del).  Returns how many lines matched,
  * or -1 when out is full.
  */
 static long
 auth_userfile_rewrite(const struct buf *content, struct buf *out,
-    const char *name, const char *hash, bool del)
+    const char *domain, const char *name, const char *hash, bool del)
 {
 	const char *p = (const char *)content->data;
 	const char *end;
-	size_t name_len = strlen(name);
 	long matched = 0;
 
 	if (content->len == 0)
@@ -280,8 +301,7 @@ auth_userfile_rewrite(const struct buf *content, struct buf *out,
 		bool crlf = body_len > 0 && p[body_len - 1] == '\r';
 
 		if (auth_passwd_parse_line(p, body_len, &parsed) == 1 &&
-		    parsed.name.len == name_len &&
-		    str_case_equal_n(parsed.name.p, name, name_len)) {
+		    auth_userfile_line_is(&parsed, domain, name)) {
 			matched++;
 			if (del) {
 				p = next;
@@ -306,8 +326,9 @@ auth_userfile_rewrite(const struct buf *content, struct buf *out,
 }
 
 static int
-auth_userfile_edit(const char *path, const char *name, const char *hash,
-    enum auth_userfile_mode mode, bool del, struct buf *err)
+auth_userfile_edit(const char *path, const char *domain, const char *name,
+    const char *hash, enum auth_userfile_mode mode, bool del,
+    struct buf *err)
 {
 	struct buf content, out;
 	struct stat st;
@@ -325,7 +346,7 @@ auth_userfile_edit(const char *path, const char *name, const char *hash,
 	buf_init(&out, 0, AUTH_PASSWD_FILE_MAX_BYTES);
 	if ((exists = auth_userfile_read(path, &content, &st, err)) == -1)
 		goto done;
-	matched = auth_userfile_rewrite(&content, &out, name, hash, del);
+	matched = auth_userfile_rewrite(&content, &out, domain, name, hash, del);
 	if (matched == -1) {
 		(void)auth_userfile_fail(err, "cannot rewrite", path, EFBIG);
 		goto done;
@@ -362,17 +383,18 @@ done:
 }
 
 int
-auth_userfile_set(const char *path, const char *name, const char *hash,
-    enum auth_userfile_mode mode, struct buf *err)
+auth_userfile_set(const char *path, const char *domain, const char *name,
+    const char *hash, enum auth_userfile_mode mode, struct buf *err)
 {
-	return auth_userfile_edit(path, name, hash, mode, false, err);
+	return auth_userfile_edit(path, domain, name, hash, mode, false, err);
 }
 
 int
-auth_userfile_del(const char *path, const char *name, struct buf *err)
+auth_userfile_del(const char *path, const char *domain, const char *name,
+    struct buf *err)
 {
 	return auth_userfile_edit(
-	    path, name, NULL, AUTH_USERFILE_CHANGE, true, err);
+	    path, domain, name, NULL, AUTH_USERFILE_CHANGE, true, err);
 }
 
 int

@@ -46,16 +46,22 @@ ATTR_WUR int auth_userfile_hash_password(
 /*
  * Sets name's password field to hash ("{SCHEME}..." without ':' or
  * control characters), or makes name a mailbox without login when
- * hash is NULL.  An existing line keeps its other fields; a new user
- * is appended.  Returns 0, or -1 with the reason in err (may be NULL):
- * invalid name or hash, user exists (ADD) or does not (CHANGE), I/O.
+ * hash is NULL.  A line for "name" or "name@domain" (domain may be
+ * NULL: only "name") is the user's; it keeps its other fields.  A new
+ * user is appended as "name".  Returns 0, or -1 with the reason in err
+ * (may be NULL): invalid name or hash, user exists (ADD) or does not
+ * (CHANGE), I/O.
  */
-ATTR_WUR int auth_userfile_set(const char *path, const char *name,
-    const char *hash, enum auth_userfile_mode mode, struct buf *err);
+ATTR_WUR int auth_userfile_set(const char *path, const char *domain,
+    const char *name, const char *hash, enum auth_userfile_mode mode,
+    struct buf *err);
 
-/* Removes every line of name; -1 with err if there is none, or on I/O. */
-ATTR_WUR int auth_userfile_del(
-    const char *path, const char *name, struct buf *err);
+/*
+ * Removes every line of name ("name" or "name@domain"); -1 with err if
+ * there is none, or on I/O.
+ */
+ATTR_WUR int auth_userfile_del(const char *path, const char *domain,
+    const char *name, struct buf *err);
 
 /*
  * Called for each user line, in file order: name and the password

@@ -106,7 +106,7 @@ cli_user_print(void *arg, const char *name, const char *scheme)
 
 /* Sets a password for add and passwd. */
 static int
-cli_user_set_password(const char *path, const char *name,
+cli_user_set_password(const struct config_domain *d, const char *name,
     enum auth_userfile_mode mode, bool from_stdin, struct buf *err)
 {
 	char pw[AUTH_PASSWORD_MAX_BYTES + 2];
@@ -120,7 +120,8 @@ cli_user_set_password(const char *path, const char *name,
 		fprintf(stderr, "tern user: empty or unusable password\n");
 		goto out;
 	}
-	rc = auth_userfile_set(path, name, buf_cstr(&hash), mode, err);
+	rc = auth_userfile_set(
+	    d->users_path, d->name, name, buf_cstr(&hash), mode, err);
 out:
 	explicit_bzero(pw, sizeof(pw));
 	buf_clear_secret(&hash);
@@ -173,13 +174,13 @@ cli_user(const struct config *cfg, int argc, char **argv)
 	}
 	buf_init(&err, 128, 0);
 	if (strcmp(verb, "add") == 0)
-		rc = cli_user_set_password(d->users_path, name,
+		rc = cli_user_set_password(d, name,
 		    AUTH_USERFILE_ADD, from_stdin, &err);
 	else if (strcmp(verb, "passwd") == 0)
-		rc = cli_user_set_password(d->users_path, name,
+		rc = cli_user_set_password(d, name,
 		    AUTH_USERFILE_CHANGE, from_stdin, &err);
 	else if (strcmp(verb, "del") == 0)
-		rc = auth_userfile_del(d->users_path, name, &err);
+		rc = auth_userfile_del(d->users_path, d->name, name, &err);
 	else if (strcmp(verb, "list") == 0)
 		rc = auth_userfile_list(d->users_path, cli_user_print, NULL,
 		    &err);

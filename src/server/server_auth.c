@@ -76,15 +76,21 @@ server_auth_set_limits(struct server *srv)
 	struct auth_throttle_limits limits;
 	const struct config *cfg = srv->cfg;
 
-	auth_throttle_free(&srv->throttle);
-	auth_ratelimit_free(&srv->ratelimit);
 	auth_throttle_limits_default(&limits);
 	limits.max_failures = (unsigned)cfg->auth_max_failures;
 	limits.window_ms = cfg->auth_failure_window * 1000;
 	limits.block_ms = cfg->auth_block_time * 1000;
-	srv->throttle = auth_throttle_new(&limits);
-	srv->ratelimit = auth_ratelimit_new(cfg->user_messages_per_hour,
-	    AUTH_RATELIMIT_MAX_USERS_DEFAULT);
+	/* A reload changes the limits, never what was counted so far. */
+	if (srv->throttle == NULL)
+		srv->throttle = auth_throttle_new(&limits);
+	else
+		auth_throttle_set_limits(srv->throttle, &limits);
+	if (srv->ratelimit == NULL)
+		srv->ratelimit = auth_ratelimit_new(
+		    cfg->user_messages_per_hour, AUTH_RATELIMIT_MAX_USERS_DEFAULT);
+	else
+		auth_ratelimit_set_limit(
+		    srv->ratelimit, cfg->user_messages_per_hour);
 }
 
 void

@@ -97,22 +97,22 @@ rc, out, err = run([os.environ["TERN_BIN"], "check-config", "-c", conf])
 t.eq(rc, 0, "check-config accepts the edited users file", err)
 # The users file format allows name@domain (docs/config.md); `tern user`
 # must treat bob@example.test as the user bob.
-# KNOWN BUG (reported): tern user add example.test bob adds a second "bob"
-# line (the file is then refused: duplicate user), and passwd/del say "no
+# Once a line says bob@example.test, add must refuse a second bob (the
+# file would then be refused: duplicate user), and passwd/del find it.
 # such user".
 rc, out, err = tu("add", "example.test", "bob", "--password-stdin", stdin=b"bob-pw-2\n")
-t.ok(rc == 1 and "exists" in err, "KNOWN BUG: user add bob when the file has bob@example.test: refused as existing",
+t.ok(rc == 1 and "exists" in err, "user add bob when the file has bob@example.test: refused as existing",
      (rc, out, err))
 rc, out, err = run([os.environ["TERN_BIN"], "check-config", "-c", conf])
-t.eq(rc, 0, "KNOWN BUG: ... and the users file stays valid", err)
+t.eq(rc, 0, "... and the users file stays valid", err)
 with open(users, "w") as f:
     f.write(original)
 rc, out, err = tu("passwd", "example.test", "bob", "--password-stdin", stdin=b"bob-pw-3\n")
-t.eq(rc, 0, "KNOWN BUG: user passwd bob finds bob@example.test", err)
+t.eq(rc, 0, "user passwd bob finds bob@example.test", err)
 with open(users, "w") as f:
     f.write(original)
 rc, out, err = tu("del", "example.test", "bob")
-t.ok(rc == 0 and "bob" not in open(users).read(), "KNOWN BUG: user del bob removes bob@example.test",
+t.ok(rc == 0 and "bob" not in open(users).read(), "user del bob removes bob@example.test",
      (rc, out, err, open(users).read()))
 
 # ==== reload ===========================================================================
@@ -203,19 +203,17 @@ t.eq(codes, [250] * 5 + [451], "after reload: user_messages_per_hour = 5 for a n
 c.close()
 
 # ---- reload keeps counters --------------------------------------------------------------
-# KNOWN BUG (reported): server_on_reload_signal() -> server_auth_set_limits()
-# frees and recreates the throttle and the rate limiter on every SIGHUP, so
-# any reload (a certificate renewal hook, say) forgets the hourly counts
-# and unblocks every blocked address.
+# A reload (a certificate renewal hook, say) changes limits, never what
+# was counted: the hourly counts and the failed-login blocks stay.
 t.ok(hup(), "SIGHUP with an unchanged config: reload done")
 c = login("dave")
 c.cmd("MAIL FROM:<dave@example.test>")
 t.reply(c.cmd("RCPT TO:<alice@example.test>"), 451, "4.7.1",
-        "KNOWN BUG: a reload keeps dave's hourly count (still 451 after SIGHUP)")
+        "a reload keeps dave's hourly count (still 451 after SIGHUP)")
 c.close()
 x = RawTLS(SUB, source="127.0.0.9")
 t.reply(x.auth_plain("dave@example.test", PW["dave"]), 421, "4.7.0",
-        "KNOWN BUG: a reload keeps the failed-login block of 127.0.0.9 (still 421 after SIGHUP)")
+        "a reload keeps the failed-login block of 127.0.0.9 (still 421 after SIGHUP)")
 x.close()
 
 # ---- broken config: refused, old one stays --------------------------------------------

@@ -36,6 +36,23 @@ test_ratelimit_within_hour(void **state)
 	assert_null(r);
 }
 
+/* A reload sets a new limit and keeps the counts. */
+static void
+test_ratelimit_set_limit_keeps_counts(void **state)
+{
+	struct auth_ratelimit *r = auth_ratelimit_new(10, 10);
+	uint64_t t0 = 1000 * HOUR;
+
+	(void)state;
+	assert_int_equal(auth_ratelimit_take(r, "a@example.com", 10, t0), 0);
+	auth_ratelimit_set_limit(r, 12);
+	assert_int_equal(auth_ratelimit_used(r, "a@example.com", t0 + 1), 10);
+	assert_int_equal(auth_ratelimit_take(r, "a@example.com", 2, t0 + 1), 0);
+	assert_int_equal(
+	    auth_ratelimit_take(r, "a@example.com", 1, t0 + 1), -1);
+	auth_ratelimit_free(&r);
+}
+
 static void
 test_ratelimit_slides(void **state)
 {
@@ -93,6 +110,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ratelimit_within_hour),
+	    cmocka_unit_test(test_ratelimit_set_limit_keeps_counts),
 	    cmocka_unit_test(test_ratelimit_slides),
 	    cmocka_unit_test(test_ratelimit_unlimited_and_bounded),
 	};

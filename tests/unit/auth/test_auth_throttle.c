@@ -86,6 +86,30 @@ test_throttle_failure_while_blocked(void **state)
 	auth_throttle_free(&t);
 }
 
+/* A reload sets new limits and keeps what the throttle knows. */
+static void
+test_throttle_set_limits_keeps_state(void **state)
+{
+	struct auth_throttle *t = make_throttle(2, 100);
+	struct auth_throttle_limits limits;
+	bool blocked = false;
+
+	(void)state;
+	(void)auth_throttle_failure(t, "192.0.2.9", 10, NULL);
+	(void)auth_throttle_failure(t, "192.0.2.9", 20, &blocked);
+	assert_true(blocked);
+	(void)auth_throttle_failure(t, "192.0.2.10", 20, NULL);
+	auth_throttle_limits_default(&limits);
+	limits.max_failures = 2;
+	auth_throttle_set_limits(t, &limits);
+	assert_true(auth_throttle_is_blocked(t, "192.0.2.9", 30));
+	blocked = false;
+	(void)auth_throttle_failure(t, "192.0.2.10", 40, &blocked);
+	assert_true(blocked);
+	assert_int_equal(auth_throttle_count(t), 2);
+	auth_throttle_free(&t);
+}
+
 static void
 test_throttle_window_and_success(void **state)
 {
@@ -167,6 +191,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_throttle_delays_and_block),
 	    cmocka_unit_test(test_throttle_failure_while_blocked),
+	    cmocka_unit_test(test_throttle_set_limits_keeps_state),
 	    cmocka_unit_test(test_throttle_window_and_success),
 	    cmocka_unit_test(test_throttle_bounded),
 	    cmocka_unit_test(test_throttle_many_keys),

@@ -189,7 +189,7 @@ test_userfile_round_trip(void **state)
 
 	/* add creates the file, mode 0640. */
 	assert_int_equal(
-	    auth_userfile_set(f->path, "alice", h1, AUTH_USERFILE_ADD, &f->err),
+	    auth_userfile_set(f->path, NULL, "alice", h1, AUTH_USERFILE_ADD, &f->err),
 	    0);
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0640);
@@ -203,17 +203,16 @@ test_userfile_round_trip(void **state)
 
 	/* add again: refused, file unchanged. */
 	assert_int_equal(
-	    auth_userfile_set(f->path, "alice", h2, AUTH_USERFILE_ADD, &f->err),
+	    auth_userfile_set(f->path, NULL, "alice", h2, AUTH_USERFILE_ADD, &f->err),
 	    -1);
 	assert_non_null(strstr(buf_cstr(&f->err), "user exists"));
 	/* passwd of a missing user: refused. */
-	assert_int_equal(auth_userfile_set(
-	                     f->path, "bob", h2, AUTH_USERFILE_CHANGE, &f->err),
+	assert_int_equal(auth_userfile_set(f->path, NULL, "bob", h2, AUTH_USERFILE_CHANGE, &f->err),
 	    -1);
 	assert_non_null(strstr(buf_cstr(&f->err), "no such user"));
 
 	/* passwd changes it, and a running verifier sees it. */
-	assert_int_equal(auth_userfile_set(f->path, "alice", h2,
+	assert_int_equal(auth_userfile_set(f->path, NULL, "alice", h2,
 	                     AUTH_USERFILE_CHANGE, &f->err),
 	    0);
 	assert_int_equal(
@@ -222,8 +221,7 @@ test_userfile_round_trip(void **state)
 	    auth_passwd_verify(pw, f->path, "alice", "two", NULL), AUTH_OK);
 
 	/* A mailbox without login, then PUT gives it a password. */
-	assert_int_equal(auth_userfile_set(
-	                     f->path, "list", NULL, AUTH_USERFILE_ADD, &f->err),
+	assert_int_equal(auth_userfile_set(f->path, NULL, "list", NULL, AUTH_USERFILE_ADD, &f->err),
 	    0);
 	content = read_all(f->path);
 	want = xasprintf("alice:%s\nlist\n", h2);
@@ -231,18 +229,18 @@ test_userfile_round_trip(void **state)
 	free(content);
 	free(want);
 	assert_int_equal(
-	    auth_userfile_set(f->path, "list", h1, AUTH_USERFILE_PUT, &f->err),
+	    auth_userfile_set(f->path, NULL, "list", h1, AUTH_USERFILE_PUT, &f->err),
 	    0);
 	assert_int_equal(
 	    auth_passwd_verify(pw, f->path, "list", "one", NULL), AUTH_OK);
 
 	/* del, then del again. */
-	assert_int_equal(auth_userfile_del(f->path, "alice", &f->err), 0);
+	assert_int_equal(auth_userfile_del(f->path, NULL, "alice", &f->err), 0);
 	assert_int_equal(
 	    auth_passwd_verify(pw, f->path, "alice", "two", &f->err),
 	    AUTH_FAIL);
 	assert_string_equal(buf_cstr(&f->err), "unknown user");
-	assert_int_equal(auth_userfile_del(f->path, "alice", &f->err), -1);
+	assert_int_equal(auth_userfile_del(f->path, NULL, "alice", &f->err), -1);
 	assert_non_null(strstr(buf_cstr(&f->err), "no such user"));
 	content = read_all(f->path);
 	want = xasprintf("list:%s\n", h1);
@@ -287,23 +285,23 @@ test_userfile_keeps_other_lines(void **state)
 	assert_int_equal(chmod(f->path, 0600), 0);
 	/* Only the first alice changes; extra fields stay. */
 	assert_int_equal(
-	    auth_userfile_set(f->path, "alice", "{SHA512-CRYPT}$6$new$hash",
+	    auth_userfile_set(f->path, NULL, "alice", "{SHA512-CRYPT}$6$new$hash",
 	        AUTH_USERFILE_CHANGE, &f->err),
 	    0);
 	/* CRLF stays CRLF. */
 	assert_int_equal(
-	    auth_userfile_set(f->path, "carol", "{BLF-CRYPT}$2b$04$y",
+	    auth_userfile_set(f->path, NULL, "carol", "{BLF-CRYPT}$2b$04$y",
 	        AUTH_USERFILE_CHANGE, &f->err),
 	    0);
 	/* Names match case-insensitively, as logins do. */
-	assert_int_equal(auth_userfile_del(f->path, "dave", &f->err), 0);
+	assert_int_equal(auth_userfile_del(f->path, NULL, "dave", &f->err), 0);
 	/* Removing a password keeps the later fields. */
-	assert_int_equal(auth_userfile_set(f->path, "bare", NULL,
+	assert_int_equal(auth_userfile_set(f->path, NULL, "bare", NULL,
 	                     AUTH_USERFILE_CHANGE, &f->err),
 	    0);
 	/* Appending after a last line without newline. */
 	assert_int_equal(
-	    auth_userfile_set(f->path, "zed", "{SHA512-CRYPT}$6$z$z",
+	    auth_userfile_set(f->path, NULL, "zed", "{SHA512-CRYPT}$6$z$z",
 	        AUTH_USERFILE_PUT, &f->err),
 	    0);
 	content = read_all(f->path);
@@ -323,30 +321,30 @@ test_userfile_rejects(void **state)
 	char missing_dir[160];
 
 	write_all(f->path, "alice:{X}y\n");
-	assert_int_equal(auth_userfile_set(f->path, "Bob", "{X}y",
+	assert_int_equal(auth_userfile_set(f->path, NULL, "Bob", "{X}y",
 	                     AUTH_USERFILE_ADD, &f->err),
 	    -1);
 	assert_non_null(strstr(buf_cstr(&f->err), "invalid user name"));
-	assert_int_equal(auth_userfile_set(f->path, "bob", "{X}y:z",
+	assert_int_equal(auth_userfile_set(f->path, NULL, "bob", "{X}y:z",
 	                     AUTH_USERFILE_ADD, &f->err),
 	    -1);
 	assert_non_null(strstr(buf_cstr(&f->err), "invalid password hash"));
-	assert_int_equal(auth_userfile_set(f->path, "bob", "{X}y\nroot:{X}",
+	assert_int_equal(auth_userfile_set(f->path, NULL, "bob", "{X}y\nroot:{X}",
 	                     AUTH_USERFILE_ADD, &f->err),
 	    -1);
-	assert_int_equal(auth_userfile_set(f->path, "bob", "nobrace",
+	assert_int_equal(auth_userfile_set(f->path, NULL, "bob", "nobrace",
 	                     AUTH_USERFILE_ADD, &f->err),
 	    -1);
-	assert_int_equal(auth_userfile_del(f->path, "a:b", &f->err), -1);
+	assert_int_equal(auth_userfile_del(f->path, NULL, "a:b", &f->err), -1);
 	content = read_all(f->path);
 	assert_string_equal(content, "alice:{X}y\n");
 	free(content);
 	(void)snprintf(missing_dir, sizeof(missing_dir), "%s/no/users", f->dir);
-	assert_int_equal(auth_userfile_set(missing_dir, "bob", "{X}y",
+	assert_int_equal(auth_userfile_set(missing_dir, NULL, "bob", "{X}y",
 	                     AUTH_USERFILE_ADD, &f->err),
 	    -1);
 	assert_non_null(strstr(buf_cstr(&f->err), "No such file"));
-	assert_int_equal(auth_userfile_del(missing_dir, "bob", &f->err), -1);
+	assert_int_equal(auth_userfile_del(missing_dir, NULL, "bob", &f->err), -1);
 }
 
 struct listed {
@@ -388,6 +386,41 @@ test_userfile_list(void **state)
 	assert_non_null(strstr(buf_cstr(&f->err), "cannot read"));
 }
 
+/* A line "name@domain" is the user name of that domain, and only of it. */
+static void
+test_userfile_full_address(void **state)
+{
+	struct fixture *f = *state;
+	char *content;
+
+	write_all(f->path, "bob@Example.com:{X}old\n"
+	                   "bobby:{X}b\n"
+	                   "eve@other.test:{X}e\n");
+	assert_int_equal(auth_userfile_set(f->path, "example.com", "bob",
+	                     "{X}new", AUTH_USERFILE_ADD, &f->err),
+	    -1);
+	assert_non_null(strstr(buf_cstr(&f->err), "exists"));
+	assert_int_equal(auth_userfile_set(f->path, "example.com", "bob",
+	                     "{X}new", AUTH_USERFILE_CHANGE, &f->err),
+	    0);
+	/* eve belongs to another domain; "bo" is no prefix match. */
+	buf_reset(&f->err);
+	assert_int_equal(
+	    auth_userfile_del(f->path, "example.com", "eve", &f->err), -1);
+	assert_int_equal(
+	    auth_userfile_del(f->path, "example.com", "bo", &f->err), -1);
+	content = read_all(f->path);
+	assert_string_equal(content, "bob@Example.com:{X}new\n"
+	                             "bobby:{X}b\n"
+	                             "eve@other.test:{X}e\n");
+	free(content);
+	assert_int_equal(
+	    auth_userfile_del(f->path, "example.com", "bob", &f->err), 0);
+	content = read_all(f->path);
+	assert_string_equal(content, "bobby:{X}b\neve@other.test:{X}e\n");
+	free(content);
+}
+
 int
 main(void)
 {
@@ -403,6 +436,8 @@ main(void)
 	        test_userfile_rejects, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_userfile_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_userfile_full_address, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
