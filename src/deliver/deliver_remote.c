@@ -437,10 +437,23 @@ deliver_remote_task_retry(
     struct remote_task *t, const char *enh, const char *error)
 {
 	bool reused = t->conn != NULL && t->conn->reused;
+	bool tls_failed = t->conn != NULL && t->conn->tls_failed;
 
 	t->conn = NULL;
 	(void)!str_copy(t->last_enh, enh, sizeof(t->last_enh));
 	(void)!str_copy(t->last_error, error, sizeof(t->last_error));
+	if (tls_failed && !t->no_tls && t->next_addr > 0) {
+		/*
+		 * Opportunistic TLS must not make mail undeliverable: a
+		 * server whose STARTTLS is broken gets the mail in
+		 * plaintext, as it would without STARTTLS (RFC 7435).
+		 */
+		log_info("%s deliver retry without TLS", t->queue_id);
+		t->no_tls = true;
+		deliver_remote_conn_start(t, &t->addrs[t->next_addr - 1]);
+		return;
+	}
+	t->no_tls = false;
 	if (reused && t->addrs == NULL) {
 		/* The idle connection had died: start afresh. */
 		t->no_reuse = true;

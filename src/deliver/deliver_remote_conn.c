@@ -222,10 +222,13 @@ deliver_remote_conn_start(struct remote_task *t, const struct remote_addr *ra)
 	}
 	(void)snprintf(c->relay, sizeof(c->relay), "%.200s[%.64s]:%.8s",
 	    c->host, ip, port);
-	c->implicit_tls = deliver_remote_conn_tls_policy(p) == SMTPC_TLS_ACTIVE;
+	sp.tls = deliver_remote_conn_tls_policy(p);
+	if (t->no_tls && sp.tls == SMTPC_TLS_OPPORTUNISTIC)
+		sp.tls = SMTPC_TLS_NONE;
+	c->implicit_tls = sp.tls == SMTPC_TLS_ACTIVE;
+	c->tls_optional = sp.tls == SMTPC_TLS_OPPORTUNISTIC;
 	c->verify = p->relay_host != NULL && p->relay_tls_verify;
 	sp.helo = p->helo;
-	sp.tls = deliver_remote_conn_tls_policy(p);
 	if (p->relay_host != NULL && p->relay_user != NULL) {
 		sp.auth_user = p->relay_user;
 		sp.auth_password = p->relay_password;
@@ -538,6 +541,7 @@ deliver_remote_conn_on_event(struct bufferevent *bev, short what, void *arg)
 			(void)!str_copy(err, "connection closed", sizeof(err));
 		(void)snprintf(why, sizeof(why),
 		    "TLS handshake with %s failed: %s", c->relay, err);
+		c->tls_failed = c->tls_optional;
 		smtpc_session_abort(c->session, "4.7.5", why);
 		break;
 	case REMOTE_CONN_SMTP:

@@ -87,6 +87,7 @@ struct remote_task {
 	size_t n_addrs;
 	size_t next_addr;
 	bool no_reuse; /* a reused connection failed */
+	bool no_tls;   /* retry this address in plaintext (RFC 7435) */
 	struct remote_conn *conn;
 
 	/* The last connection-level failure, for the final result. */
@@ -128,6 +129,8 @@ struct remote_conn {
 	bool tls; /* bev is TLS and owns fd */
 	bool implicit_tls;
 	bool verify;         /* fail the handshake on a bad cert */
+	bool tls_optional;   /* STARTTLS is opportunistic */
+	bool tls_failed;     /* ... and its handshake failed */
 	bool reused;         /* carried an earlier task */
 	bool has_slot;       /* counts in dest->n_slots */
 	bool in_process;     /* deliver_remote_conn_process() runs */
@@ -157,7 +160,11 @@ struct remote_agent {
 
 /* deliver_remote.c */
 void deliver_remote_cfg_unref(struct remote_cfg **cfgp);
-/* A connection of task failed before MAIL was accepted: try the next. */
+/*
+ * A connection of task failed before MAIL was accepted: try the same
+ * address in plaintext after a failed opportunistic handshake, else the
+ * next address.
+ */
 void deliver_remote_task_retry(
     struct remote_task *task, const char *enh, const char *error);
 /* The task has its results in the session of task->conn: report them. */

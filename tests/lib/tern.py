@@ -258,6 +258,10 @@ class Tern:
             "spool": self.spool,
             "mailroot": self.mailroot,
             "log_level": "info",
+            # Never the machine's nameserver: a closed port of this test
+            # (queries are refused, remote mail is deferred).  Outbound
+            # tests point it at their private dnsmasq instead.
+            "resolver": "127.0.0.1:%d" % (self.port_base + 18),
         }
         self.server.update({k: str(v) for k, v in server.items()})
         self.domains = []  # [(name, lines)]
