@@ -6,6 +6,9 @@
 #                   unit, integration and fuzz-smoke tests
 #   make unit       unit tests only (sanitized build)
 #   make integration, make fuzz, make bench, make lint, make format
+#   make install    build/tern, the systemd unit and (if absent) the config
+#                   under $(DESTDIR); make install-links adds sendmail and
+#                   mailq symlinks; make uninstall removes all but the config
 #
 # Each module in src/ becomes its own archive, and a unit test links only
 # the archives of its module and of the modules below it (MOD_DEPS), so a
@@ -56,7 +59,8 @@ libs = $(foreach m,$(2),build/$(1)/lib/$(m).a)
 ALL_LIBS_ORDER := cli server queue deliver spool smtpc smtp auth tls dns policy config core
 
 .PHONY: all run test unit integration fuzz fuzz-smoke bench lint format \
-	format-check check-headers check-deps deps test-deps clean san
+	format-check check-headers check-deps deps test-deps clean san \
+	install install-links uninstall
 all: build/tern
 
 # ---- objects and archives, for both variants ------------------------------
@@ -127,6 +131,84 @@ fuzz-smoke: $(FUZZ_BINS)
 INTEGRATION := $(sort $(wildcard tests/integration/t[0-9]*/run.sh))
 integration: build/tern build/san/tern
 	@TERN_BIN=$(CURDIR)/build/san/tern scripts/run-tests integration $(INTEGRATION)
+
+# ---- install: GNU-style variables; DESTDIR stages into a tree --------------
+# install needs only build/tern, so `sudo make install` after `make` builds
+# nothing.  The config is installed only where none exists yet; uninstall
+# leaves it.  install-links points SENDMAIL_LINK and MAILQ_LINK at the
+# binary and refuses to replace anything but a link to a tern unless
+# FORCE=1; uninstall removes them only if they point at $(SBINDIR)/tern.
+PREFIX        ?= /usr/local
+SBINDIR       ?= $(PREFIX)/sbin
+SYSCONFDIR    ?= /etc
+UNITDIR       ?= /lib/systemd/system
+SENDMAIL_LINK ?= /usr/sbin/sendmail
+MAILQ_LINK    ?= /usr/bin/mailq
+INSTALL       ?= install
+FORCE         ?=
+TERN_CONF_DEST = $(DESTDIR)$(SYSCONFDIR)/tern/tern.conf
+TERN_UNIT_DEST = $(DESTDIR)$(UNITDIR)/tern.service
+
+install: build/tern
+	$(INSTALL) -d "$(DESTDIR)$(SBINDIR)" "$(DESTDIR)$(UNITDIR)" \
+		"$(DESTDIR)$(SYSCONFDIR)/tern"
+	$(INSTALL) -m 0755 build/tern "$(DESTDIR)$(SBINDIR)/tern"
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		etc/tern.service >"$(TERN_UNIT_DEST).tmp"
+	chmod 0644 "$(TERN_UNIT_DEST).tmp"
+	mv -f "$(TERN_UNIT_DEST).tmp" "$(TERN_UNIT_DEST)"
+	@if [ -e "$(TERN_CONF_DEST)" ] || [ -L "$(TERN_CONF_DEST)" ]; then \
+		echo "install: keeping the existing $(TERN_CONF_DEST)"; \
+	else \
+		echo "$(INSTALL) -m 0644 etc/tern.conf $(TERN_CONF_DEST)"; \
+		$(INSTALL) -m 0644 etc/tern.conf "$(TERN_CONF_DEST)"; \
+	fi
+	@if [ -z "$(DESTDIR)" ]; then \
+		echo "install: edit $(SYSCONFDIR)/tern/tern.conf, then:" \
+			"systemctl daemon-reload && systemctl enable --now tern"; \
+	fi
+
+install-links:
+	@for l in "$(SENDMAIL_LINK)" "$(MAILQ_LINK)"; do \
+		d="$(DESTDIR)$$l"; \
+		if [ -d "$$d" ] && [ ! -L "$$d" ]; then \
+			echo "install-links: $$d is a directory" >&2; exit 1; \
+		fi; \
+		if [ -L "$$d" ]; then \
+			case "$$(readlink "$$d")" in */tern|tern) continue;; esac; \
+		elif [ ! -e "$$d" ]; then \
+			continue; \
+		fi; \
+		if [ "$(FORCE)" = 1 ]; then \
+			echo "install-links: replacing $$d (FORCE=1)"; \
+		else \
+			echo "install-links: $$d exists and is not a link to tern;" \
+				"remove it or run make install-links FORCE=1" >&2; \
+			exit 1; \
+		fi; \
+	done
+	@if [ ! -x "$(DESTDIR)$(SBINDIR)/tern" ]; then \
+		echo "install-links: warning: $(DESTDIR)$(SBINDIR)/tern is" \
+			"not installed yet (make install)" >&2; \
+	fi
+	@for l in "$(SENDMAIL_LINK)" "$(MAILQ_LINK)"; do \
+		d="$(DESTDIR)$$l"; \
+		$(INSTALL) -d "$$(dirname "$$d")" || exit 1; \
+		echo "ln -sfn $(SBINDIR)/tern $$d"; \
+		ln -sfn "$(SBINDIR)/tern" "$$d" || exit 1; \
+	done
+
+uninstall:
+	rm -f "$(DESTDIR)$(SBINDIR)/tern" "$(TERN_UNIT_DEST)"
+	@for l in "$(SENDMAIL_LINK)" "$(MAILQ_LINK)"; do \
+		d="$(DESTDIR)$$l"; \
+		if [ -L "$$d" ] && [ "$$(readlink "$$d")" = "$(SBINDIR)/tern" ]; then \
+			echo "rm -f $$d"; rm -f "$$d" || exit 1; \
+		fi; \
+	done
+	@if [ -e "$(TERN_CONF_DEST)" ]; then \
+		echo "uninstall: kept $(TERN_CONF_DEST)"; \
+	fi
 
 # ---- entry points ---------------------------------------------------------
 deps:
