@@ -34,8 +34,9 @@ SAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer \
 SAN_LDFLAGS := -fsanitize=address,undefined -pthread
 
 # Modules, lowest first.  MOD_DEPS_x lists what module x may use.
-MODULES := core config policy smtp smtpc auth tls dns spool deliver queue server cli
+MODULES := core mail config policy smtp smtpc auth tls dns spool deliver queue server cli
 MOD_DEPS_core    :=
+MOD_DEPS_mail    := core
 MOD_DEPS_config  := core
 MOD_DEPS_policy  := config core
 MOD_DEPS_smtp    := core
@@ -47,7 +48,7 @@ MOD_DEPS_spool   := core
 MOD_DEPS_deliver := smtpc dns tls spool config core
 MOD_DEPS_queue   := deliver smtpc dns tls spool policy config core
 MOD_DEPS_server  := queue deliver smtpc dns spool smtp auth tls policy config core
-MOD_DEPS_cli     := auth config core
+MOD_DEPS_cli     := mail auth config core
 
 mod_srcs = $(wildcard src/$(1)/*.c)
 
@@ -56,7 +57,7 @@ objs = $(patsubst src/%.c,build/$(1)/obj/%.o,$(call mod_srcs,$(2)))
 # $(call libs,variant,modules...) — archives in link order
 libs = $(foreach m,$(2),build/$(1)/lib/$(m).a)
 
-ALL_LIBS_ORDER := cli server queue deliver spool smtpc smtp auth tls dns policy config core
+ALL_LIBS_ORDER := cli server queue deliver spool smtpc smtp auth tls dns policy config mail core
 
 .PHONY: all run test unit integration fuzz fuzz-smoke bench lint format \
 	format-check check-headers check-deps deps test-deps clean san \
@@ -114,7 +115,8 @@ FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -O1 $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
-FUZZ_MOD_SRCS := $(call mod_srcs,core) $(call mod_srcs,config) $(call mod_srcs,spool) \
+FUZZ_MOD_SRCS := $(call mod_srcs,core) $(call mod_srcs,mail) \
+	$(call mod_srcs,config) $(call mod_srcs,spool) \
 	$(call mod_srcs,auth) $(call mod_srcs,smtpc) $(call mod_srcs,dns) \
 	$(call mod_srcs,policy) $(call mod_srcs,smtp)
 build/fuzz/%: fuzz/%.c $(FUZZ_MOD_SRCS)
