@@ -20,8 +20,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct spool_target_status ts[FUZZ_TARGETS], again[FUZZ_TARGETS];
-	struct spool_status st = { ts, FUZZ_TARGETS, false, 0 };
-	struct spool_status st2 = { again, FUZZ_TARGETS, false, 0 };
+	struct spool_status st = { .targets = ts, .n_targets = FUZZ_TARGETS };
+	struct spool_status st2 = { .targets = again, .n_targets = FUZZ_TARGETS };
 	struct buf out;
 	size_t i;
 
@@ -38,9 +38,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (st.delay_warned)
 		ASSERT(spool_status_format_warned(&out) == 0);
+	ASSERT(spool_status_format_held(&out, st.held) == 0);
+	if (st.has_release)
+		ASSERT(spool_status_format_release(&out, st.release_at) == 0);
 	spool_status_parse(out.data, out.len, &st2);
 	ASSERT(st2.n_bad == 0);
 	ASSERT(st2.delay_warned == st.delay_warned);
+	ASSERT(st2.held == st.held);
+	ASSERT(st2.has_release == st.has_release);
+	ASSERT(st2.release_at == st.release_at);
 	for (i = 0; i < FUZZ_TARGETS; i++) {
 		ASSERT(again[i].state == ts[i].state);
 		ASSERT(again[i].attempts == ts[i].attempts);

@@ -89,4 +89,5 @@ envelope_copy(struct envelope *dst, const struct envelope *src)
 	dst->helo = envelope_strdup_or_null(src->helo);
 	dst->client_addr = envelope_strdup_or_null(src->client_addr);
 	dst->auth_user = envelope_strdup_or_null(src->auth_user);
+	dst->hold_until = src->hold_until;
 }

@@ -42,6 +42,11 @@ struct envelope {
 	char *helo;		/* client's EHLO/HELO argument, may be NULL */
 	char *client_addr;	/* numeric address of the client, may be NULL */
 	char *auth_user;	/* authenticated login, or NULL */
+	/*
+	 * FUTURERELEASE (RFC 4865) or `sendmail --at`: the message waits
+	 * in the queue until then (wall clock); 0: no wait.
+	 */
+	time_t hold_until;
 };
 
 void envelope_init(struct envelope *env);

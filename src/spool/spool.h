@@ -110,6 +110,11 @@ ATTR_WUR int spool_status_set_bounced(
     struct spool *sp, const char *id, size_t target);
 /* Records that the delay warning for message id went out. */
 ATTR_WUR int spool_status_set_warned(struct spool *sp, const char *id);
+/* Records that an operator holds (true) or released (false) id. */
+ATTR_WUR int spool_status_set_held(struct spool *sp, const char *id, bool held);
+/* Records id's scheduled release time (0: none, due now). */
+ATTR_WUR int spool_status_set_release(
+    struct spool *sp, const char *id, int64_t release_at);
 /*
  * Reads the journal of id into st: st->targets (st->n_targets of them,
  * the caller's array) are reset to PENDING and then set from the

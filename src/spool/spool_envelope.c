@@ -100,6 +100,10 @@ spool_envelope_format(struct buf *out, const struct envelope *env)
 	    spool_envelope_put_value(out, "auth_user", env->auth_user, true) ==
 	        -1)
 		return -1;
+	if (env->hold_until > 0 &&
+	    buf_printf(out, "hold_until %" PRIu64 "\n",
+	        (uint64_t)env->hold_until) == -1)
+		return -1;
 	return buf_append_str(out, "end\n");
 }
 
@@ -320,8 +324,17 @@ spool_envelope_parse_all(struct spool_envelope_cursor *c, struct envelope *env)
 	if (spool_envelope_field(c, "helo", true, &env->helo) == -1 ||
 	    spool_envelope_field(c, "client_addr", true, &env->client_addr) ==
 	        -1 ||
-	    spool_envelope_field(c, "auth_user", true, &env->auth_user) == -1 ||
-	    spool_envelope_expect(c, "end\n") == -1)
+	    spool_envelope_field(c, "auth_user", true, &env->auth_user) == -1)
+		return -1;
+	if ((size_t)(c->end - c->p) > 11 && memcmp(c->p, "hold_until ", 11) == 0) {
+		if (spool_envelope_number_field(c, "hold_until", INT64_MAX, &v) ==
+		    -1)
+			return -1;
+		if (v == 0)
+			return spool_envelope_fail(c, "hold_until 0");
+		env->hold_until = (time_t)v;
+	}
+	if (spool_envelope_expect(c, "end\n") == -1)
 		return -1;
 	if (c->p != c->end)
 		return spool_envelope_fail(c, "trailing bytes after end");

@@ -28,6 +28,8 @@ enum spool_status_kind {
 	SPOOL_STATUS_TARGET,	/* "t ...": a target's whole status */
 	SPOOL_STATUS_BOUNCED,	/* "b <n>" */
 	SPOOL_STATUS_WARNED,	/* "w" */
+	SPOOL_STATUS_HOLD,	/* "h 0|1" */
+	SPOOL_STATUS_RELEASE,	/* "r <time>" */
 };
 
 static const char *const spool_status_states[] = {
@@ -127,6 +129,20 @@ spool_status_format_warned(struct buf *out)
 	return buf_append(out, "w\n", 2);
 }
 
+int
+spool_status_format_held(struct buf *out, bool held)
+{
+	return buf_append(out, held ? "h 1\n" : "h 0\n", 4);
+}
+
+int
+spool_status_format_release(struct buf *out, int64_t release_at)
+{
+	if (release_at < 0 || release_at > SPOOL_STATUS_TIME_MAX)
+		return -1;
+	return buf_printf(out, "r %lld\n", (long long)release_at);
+}
+
 /* A cursor over one line, without its '\n'. */
 struct spool_status_cur {
 	const uint8_t *p;
@@ -141,9 +157,11 @@ spool_status_num(struct spool_status_cur *c, uint64_t max, uint64_t *v_r)
 	uint64_t v = 0;
 
 	while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-		if (v > (max - (uint64_t)(*c->p - '0')) / 10)
+		uint64_t d = (uint64_t)(*c->p - '0');
+
+		if (d > max || v > (max - d) / 10)
 			return -1;
-		v = v * 10 + (uint64_t)(*c->p - '0');
+		v = v * 10 + d;
 		c->p++;
 	}
 	if (c->p == start || (*start == '0' && c->p - start > 1))
@@ -275,6 +293,16 @@ spool_status_parse_line(const uint8_t *p, size_t len,
 	case 't':
 		*kind_r = SPOOL_STATUS_TARGET;
 		return spool_status_parse_target(&c, target_r, ts);
+	case 'h':
+		*kind_r = SPOOL_STATUS_HOLD;
+		return spool_status_sp(&c) == 0 &&
+		    spool_status_num(&c, 1, target_r) == 0 &&
+		    c.p == c.end ? 0 : -1;
+	case 'r':
+		*kind_r = SPOOL_STATUS_RELEASE;
+		return spool_status_sp(&c) == 0 &&
+		    spool_status_num(&c, SPOOL_STATUS_TIME_MAX, target_r) ==
+		    0 && c.p == c.end ? 0 : -1;
 	default:
 		return -1;
 	}
@@ -294,6 +322,11 @@ spool_status_parse(const uint8_t *data, size_t len, struct spool_status *st)
 			st->n_bad++;
 		} else if (kind == SPOOL_STATUS_WARNED) {
 			st->delay_warned = true;
+		} else if (kind == SPOOL_STATUS_HOLD) {
+			st->held = target == 1;
+		} else if (kind == SPOOL_STATUS_RELEASE) {
+			st->has_release = true;
+			st->release_at = (int64_t)target;
 		} else if (target < st->n_targets) {
 			struct spool_target_status *t = &st->targets[target];
 
@@ -304,11 +337,16 @@ spool_status_parse(const uint8_t *data, size_t len, struct spool_status *st)
 				break;
 			case SPOOL_STATUS_TARGET:
 				*t = *ts;
+				if (st->on_target != NULL)
+					st->on_target(st->on_target_arg,
+					    (size_t)target, ts);
 				break;
 			case SPOOL_STATUS_BOUNCED:
 				t->bounced = true;
 				break;
 			case SPOOL_STATUS_WARNED:
+			case SPOOL_STATUS_HOLD:
+			case SPOOL_STATUS_RELEASE:
 				break;
 			}
 		}
@@ -408,6 +446,22 @@ spool_status_set_warned(struct spool *sp, const char *id)
 }
 
 int
+spool_status_set_held(struct spool *sp, const char *id, bool held)
+{
+	return spool_status_append(sp, id, held ? "h 1\n" : "h 0\n", 4);
+}
+
+int
+spool_status_set_release(struct spool *sp, const char *id, int64_t release_at)
+{
+	struct buf b;
+
+	buf_init(&b, 32, 0);
+	return spool_status_append_buf(sp, id, &b,
+	    spool_status_format_release(&b, release_at));
+}
+
+int
 spool_status_load(struct spool *sp, const char *id, struct spool_status *st)
 {
 	char name[SPOOL_ID_LEN + 4];
@@ -420,6 +474,9 @@ spool_status_load(struct spool *sp, const char *id, struct spool_status *st)
 	for (i = 0; i < st->n_targets; i++)
 		spool_status_target_init(&st->targets[i]);
 	st->delay_warned = false;
+	st->held = false;
+	st->has_release = false;
+	st->release_at = 0;
 	st->n_bad = 0;
 	if (spool_status_name(id, name) == -1)
 		return -1;

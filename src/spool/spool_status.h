@@ -55,7 +55,17 @@ struct spool_status {
 	struct spool_target_status *targets;	/* n_targets, caller's */
 	size_t n_targets;
 	bool delay_warned;	/* the delay DSN went out */
+	bool held;		/* an operator holds the message */
+	bool has_release;	/* release_at was set after the commit */
+	int64_t release_at;	/* scheduled release (wall clock s), 0: none */
 	size_t n_bad;		/* complete lines rejected */
+	/*
+	 * Optional, set by the caller: called for every good target
+	 * record in file order (the attempt history), target in range.
+	 */
+	void (*on_target)(void *arg, size_t target,
+	    const struct spool_target_status *ts);
+	void *on_target_arg;
 };
 
 /* Sets *ts to a target never tried (PENDING, all zero). */
@@ -74,6 +84,10 @@ ATTR_WUR int spool_status_format_target(struct buf *out, size_t target,
 ATTR_WUR int spool_status_format_bounced(struct buf *out, size_t target);
 /* The line saying the delay warning went out ("w"). */
 ATTR_WUR int spool_status_format_warned(struct buf *out);
+/* The line saying an operator held (1) or released (0) it ("h 1"). */
+ATTR_WUR int spool_status_format_held(struct buf *out, bool held);
+/* The line giving the scheduled release time, 0 for none ("r <t>"). */
+ATTR_WUR int spool_status_format_release(struct buf *out, int64_t release_at);
 
 /*
  * Applies a whole journal data[len] to st, whose targets must have been

@@ -377,7 +377,7 @@ status_of(struct fixture *f, const char *id, size_t i, size_t n,
     bool *warned_r)
 {
 	struct spool_target_status ts[8], r;
-	struct spool_status st = { ts, n, false, 0 };
+	struct spool_status st = { .targets = ts, .n_targets = n };
 
 	assert_true(n <= 8);
 	assert_int_equal(spool_status_load(f->sp, id, &st), 0);

@@ -116,6 +116,37 @@ test_status_last_wins(void **state)
 	assert_false(out[2].bounced);
 }
 
+/* Hold and schedule records: the last of each kind wins. */
+static void
+test_status_hold_release(void **state)
+{
+	struct spool_target_status out[N];
+	struct spool_status st;
+	struct buf b;
+
+	(void)state;
+	parse("h 1\nr 1800000000\nt 0 deferred 1 9 8 4.0.0 0: 0:\n", out,
+	    &st);
+	assert_int_equal(st.n_bad, 0);
+	assert_true(st.held);
+	assert_true(st.has_release);
+	assert_true(st.release_at == 1800000000);
+	parse("h 1\nr 5\nh 0\nr 0\n", out, &st);
+	assert_false(st.held);
+	assert_true(st.has_release);
+	assert_true(st.release_at == 0);
+	parse("h 2\nh\nr\nr -1\nr 1099511627777\nh 1 \n", out, &st);
+	assert_int_equal(st.n_bad, 6);
+	assert_false(st.held);
+	assert_false(st.has_release);
+	buf_init(&b, 0, 0);
+	assert_int_equal(spool_status_format_held(&b, true), 0);
+	assert_int_equal(spool_status_format_release(&b, 42), 0);
+	assert_int_equal(spool_status_format_release(&b, -1), -1);
+	assert_string_equal(buf_cstr(&b), "h 1\nr 42\n");
+	buf_clear(&b);
+}
+
 /* Each line is rejected alone; the good lines around it still count. */
 static const char *const bad_lines[] = {
 	"",
@@ -196,6 +227,7 @@ main(void)
 		cmocka_unit_test(test_status_round_trip),
 		cmocka_unit_test(test_status_last_wins),
 		cmocka_unit_test(test_status_garbage),
+		cmocka_unit_test(test_status_hold_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
