@@ -34,9 +34,10 @@ SAN_CFLAGS  := -O1 -g -fno-omit-frame-pointer \
 SAN_LDFLAGS := -fsanitize=address,undefined -pthread
 
 # Modules, lowest first.  MOD_DEPS_x lists what module x may use.
-MODULES := core mail config policy smtp smtpc auth tls dns spool deliver queue server cli
+MODULES := core mail ctl config policy smtp smtpc auth tls dns spool deliver queue server cli
 MOD_DEPS_core    :=
 MOD_DEPS_mail    := core
+MOD_DEPS_ctl     := core
 MOD_DEPS_config  := core
 MOD_DEPS_policy  := config core
 MOD_DEPS_smtp    := core
@@ -47,8 +48,8 @@ MOD_DEPS_dns     := core
 MOD_DEPS_spool   := core
 MOD_DEPS_deliver := smtpc dns tls spool config core
 MOD_DEPS_queue   := deliver smtpc dns tls spool policy config core
-MOD_DEPS_server  := queue deliver smtpc dns spool smtp auth tls policy config core
-MOD_DEPS_cli     := mail auth config core
+MOD_DEPS_server  := queue deliver smtpc dns spool smtp auth tls policy config ctl mail core
+MOD_DEPS_cli     := auth config ctl mail core
 
 mod_srcs = $(wildcard src/$(1)/*.c)
 
@@ -57,7 +58,7 @@ objs = $(patsubst src/%.c,build/$(1)/obj/%.o,$(call mod_srcs,$(2)))
 # $(call libs,variant,modules...) — archives in link order
 libs = $(foreach m,$(2),build/$(1)/lib/$(m).a)
 
-ALL_LIBS_ORDER := cli server queue deliver spool smtpc smtp auth tls dns policy config mail core
+ALL_LIBS_ORDER := cli server queue deliver spool smtpc smtp auth tls dns policy config ctl mail core
 
 .PHONY: all run test unit integration fuzz fuzz-smoke bench lint format \
 	format-check check-headers check-deps deps test-deps clean san \
@@ -118,7 +119,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -g -O1 $(WARN) \
 FUZZ_MOD_SRCS := $(call mod_srcs,core) $(call mod_srcs,mail) \
 	$(call mod_srcs,config) $(call mod_srcs,spool) \
 	$(call mod_srcs,auth) $(call mod_srcs,smtpc) $(call mod_srcs,dns) \
-	$(call mod_srcs,policy) $(call mod_srcs,smtp)
+	$(call mod_srcs,policy) $(call mod_srcs,smtp) $(call mod_srcs,ctl)
 build/fuzz/%: fuzz/%.c $(FUZZ_MOD_SRCS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_MOD_SRCS) $(PKG_LIBS)
