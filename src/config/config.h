@@ -138,6 +138,7 @@ struct config {
 	uint64_t min_retry;	/* first retry delay, doubling */
 	uint64_t max_retry;	/* cap of the retry delay */
 	uint64_t max_age;	/* then a deferred target fails, 4.4.7 */
+	uint64_t max_hold;	/* FUTURERELEASE limit (RFC 4865); 0: off */
 	uint64_t delay_warning;	/* one delay DSN after this; 0: never */
 	uint64_t max_received;	/* more Received fields: 5.4.6 loop */
 	uint64_t max_connections_per_domain;	/* jobs in flight */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/when.h"
 #include "core/xalloc.h"
 #include "smtp/smtp_reply.h"
 
@@ -54,6 +55,54 @@ smtp_cmd_greet(struct smtp_session *s, struct buf *out, const char *args,
 	return 0;
 }
 
+/*
+ * "FUTURERELEASE <max-interval> <max-date-time>" (RFC 4865 3): the
+ * longest hold in seconds, and the latest release time it allows.
+ */
+static int
+smtp_cmd_futurerelease(struct smtp_session *s, struct buf *text)
+{
+	char latest[WHEN_FORMAT_SIZE];
+
+	when_format(s->clock() + (time_t)s->max_hold, latest, sizeof(latest));
+	return buf_printf(text, "\nFUTURERELEASE %llu %s",
+	    (unsigned long long)s->max_hold, latest);
+}
+
+/*
+ * The release time a MAIL's hold parameter asks for, checked against
+ * max_hold: 0 with *release_r (0: now), or -1 after the error reply.
+ */
+static int
+smtp_cmd_hold(struct smtp_session *s, struct buf *out,
+    const struct smtp_mail *m, time_t *release_r)
+{
+	time_t now, latest, release;
+
+	*release_r = 0;
+	if (!m->has_hold)
+		return 0;
+	if (s->max_hold == 0) {
+		smtp_session_error(s, out, 555, "5.5.4",
+		    "FUTURERELEASE is not offered here");
+		return -1;
+	}
+	now = s->clock();
+	latest = now + (time_t)s->max_hold;
+	release = m->hold_is_until ? m->hold_until :
+	    now + (time_t)m->hold_for;
+	if ((!m->hold_is_until && m->hold_for > s->max_hold) ||
+	    release > latest) {
+		/* RFC 4865 4: beyond what was advertised. */
+		smtp_session_error(s, out, 501, "5.5.4",
+		    "hold time exceeds the maximum FUTURERELEASE interval");
+		return -1;
+	}
+	/* A time in the past means now. */
+	*release_r = release > now ? release : 0;
+	return 0;
+}
+
 static enum smtp_event
 smtp_cmd_ehlo(struct smtp_session *s, struct buf *out, const char *args,
     struct smtp_event_data *data)
@@ -70,6 +119,8 @@ smtp_cmd_ehlo(struct smtp_session *s, struct buf *out, const char *args,
 		log_panic("smtp_cmd: EHLO reply");
 	if (s->tls_available && !s->tls_active &&
 	    buf_append_str(&text, "\nSTARTTLS") == -1)
+		log_panic("smtp_cmd: EHLO reply");
+	if (s->max_hold > 0 && smtp_cmd_futurerelease(s, &text) == -1)
 		log_panic("smtp_cmd: EHLO reply");
 	/* RFC 4954 4 and 14: no plaintext passwords, so AUTH only on TLS. */
 	if (s->auth_enabled && s->tls_active &&
@@ -97,6 +148,7 @@ smtp_cmd_mail(struct smtp_session *s, struct buf *out, const char *args,
 {
 	struct smtp_parse_error err;
 	struct smtp_mail *m = &s->mail;
+	time_t release;
 
 	if (s->auth_required && !s->authenticated) {
 		/* RFC 6409 4.3, RFC 4954 6. */
@@ -116,10 +168,13 @@ smtp_cmd_mail(struct smtp_session *s, struct buf *out, const char *args,
 		    "message size exceeds fixed maximum message size");
 		return SMTP_EV_NONE;
 	}
+	if (smtp_cmd_hold(s, out, m, &release) == -1)
+		return SMTP_EV_NONE;
 	free(s->env.from);
 	s->env.from = xstrdup(m->from.addr);
 	s->env.body = m->body;
 	s->env.smtputf8 = m->smtputf8;
+	s->env.hold_until = release;
 	s->wait = SMTP_SESSION_WAIT_MAIL;
 	data->mail_from = s->env.from;
 	return SMTP_EV_MAIL;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/str.h"
+#include "core/when.h"
 
 /* Character classes of the RFC 5321 grammar, ASCII only, no locale. */
 enum smtp_parse_class {
@@ -430,6 +431,40 @@ smtp_parse_is_xtext(const char *p, size_t len)
 	return true;
 }
 
+/*
+ * HOLDFOR=1*9DIGIT or HOLDUNTIL=date-time (RFC 4865 3, with erratum
+ * 2040: the RFC 3339 date-time); one of them, once.
+ */
+static int
+smtp_parse_hold(bool until, const char *val, size_t val_len,
+    struct smtp_mail *m, struct smtp_parse_error *err)
+{
+	char when[64];
+
+	if (m->has_hold || val == NULL)
+		return smtp_parse_fail(err, 501, "5.5.4",
+		    "bad or repeated HOLDFOR/HOLDUNTIL parameter");
+	if (!until) {
+		if (val_len > 9 || parse_uint_n(val, val_len, 0, 999999999,
+		    &m->hold_for) == -1)
+			return smtp_parse_fail(err, 501, "5.5.4",
+			    "bad HOLDFOR parameter");
+	} else {
+		/* Digits first: the relative forms are for the CLI only. */
+		if (val_len >= sizeof(when) || val[0] < '0' || val[0] > '9')
+			return smtp_parse_fail(err, 501, "5.5.4",
+			    "bad HOLDUNTIL parameter");
+		memcpy(when, val, val_len);
+		when[val_len] = '\0';
+		if (when_parse(when, 0, &m->hold_until) == -1)
+			return smtp_parse_fail(err, 501, "5.5.4",
+			    "bad HOLDUNTIL parameter");
+	}
+	m->has_hold = true;
+	m->hold_is_until = until;
+	return 0;
+}
+
 /* One ESMTP parameter of MAIL (m != NULL) or RCPT (m == NULL). */
 static int
 smtp_parse_param(const char *kw, size_t kw_len, const char *val,
@@ -484,6 +519,9 @@ smtp_parse_param(const char *kw, size_t kw_len, const char *val,
 		m->has_auth = true;
 		return 0;
 	}
+	if ((kw_len == 7 && str_case_equal_n(kw, "HOLDFOR", 7)) ||
+	    (kw_len == 9 && str_case_equal_n(kw, "HOLDUNTIL", 9)))
+		return smtp_parse_hold(kw_len == 9, val, val_len, m, err);
 unknown:
 	return smtp_parse_fail(err, 555, "5.5.4", "unsupported parameter");
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/compat.h"
 #include "core/envelope.h"
@@ -56,6 +57,15 @@ struct smtp_mail {
 	 * who submitted a message.
 	 */
 	bool has_auth;
+	/*
+	 * FUTURERELEASE (RFC 4865): HOLDFOR=seconds (hold_for) or
+	 * HOLDUNTIL=RFC 3339 date-time (hold_until, epoch seconds).
+	 * Whether they are offered, and the limit, are the caller's.
+	 */
+	bool has_hold;
+	bool hold_is_until;
+	uint64_t hold_for;
+	time_t hold_until;
 };
 
 struct smtp_rcpt {

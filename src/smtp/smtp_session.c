@@ -46,6 +46,8 @@ smtp_session_new(const struct smtp_session_params *p)
 	s->tls_active = p->tls_active;
 	s->auth_enabled = p->auth_enabled;
 	s->auth_required = p->auth_required;
+	s->max_hold = p->clock != NULL ? p->max_hold : 0;
+	s->clock = p->clock;
 	s->auth_mechanisms = xstrdup(p->auth_mechanisms != NULL &&
 	    *p->auth_mechanisms != '\0' ? p->auth_mechanisms : "PLAIN LOGIN");
 	for (c = s->auth_mechanisms; *c != '\0'; c++) {
@@ -748,6 +750,12 @@ smtp_session_eof(struct smtp_session *s)
 		return SMTP_EV_DATA_ABORT;
 	s->pending_close = false;
 	return SMTP_EV_CLOSE;
+}
+
+bool
+smtp_session_in_transaction(const struct smtp_session *s)
+{
+	return s->in_transaction;
 }
 
 bool

@@ -40,6 +40,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/compat.h"
 #include "core/envelope.h"
@@ -95,6 +96,14 @@ struct smtp_session_params {
 	 * NULL or "": "PLAIN LOGIN".
 	 */
 	const char *auth_mechanisms;
+	/*
+	 * FUTURERELEASE (RFC 4865): the longest hold a client may ask
+	 * for with HOLDFOR/HOLDUNTIL, in seconds; 0: not offered (the
+	 * parameters get 555).  clock gives the wall-clock time for the
+	 * EHLO keyword and the checks; it must be set when max_hold is.
+	 */
+	uint64_t max_hold;
+	time_t (*clock)(void);
 };
 
 enum smtp_event {
@@ -246,6 +255,8 @@ enum smtp_event smtp_session_eof(struct smtp_session *s);
 
 /* Whether the client is sending message content (DATA/BDAT timeout). */
 bool smtp_session_in_data(const struct smtp_session *s);
+/* Whether a transaction is open: MAIL accepted, not yet ended. */
+bool smtp_session_in_transaction(const struct smtp_session *s);
 /* Whether a resume is awaited. */
 bool smtp_session_is_waiting(const struct smtp_session *s);
 

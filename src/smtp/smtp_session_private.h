@@ -70,6 +70,8 @@ struct smtp_session {
 	bool auth_enabled;
 	bool auth_required;
 	char *auth_mechanisms;	/* upper case, space-separated */
+	uint64_t max_hold;	/* FUTURERELEASE; 0: off */
+	time_t (*clock)(void);
 
 	/*
 	 * Input: bytes before in_off have been processed.  With AUTH

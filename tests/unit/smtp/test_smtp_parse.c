@@ -231,6 +231,48 @@ test_parse_mail_valid(void **state)
 	}
 }
 
+/* FUTURERELEASE parameters (RFC 4865 3, erratum 2040). */
+static void
+test_parse_mail_hold(void **state)
+{
+	static const char *const bad[] = {
+		"FROM:<a@b> HOLDFOR=",
+		"FROM:<a@b> HOLDFOR",
+		"FROM:<a@b> HOLDFOR=1234567890",
+		"FROM:<a@b> HOLDFOR=-1",
+		"FROM:<a@b> HOLDFOR=1x",
+		"FROM:<a@b> HOLDUNTIL=+1h",
+		"FROM:<a@b> HOLDUNTIL=now",
+		"FROM:<a@b> HOLDUNTIL=2026-02-30T00:00:00Z",
+		"FROM:<a@b> HOLDUNTIL=2026-12-01T09:00:00",
+		"FROM:<a@b> HOLDFOR=1 HOLDFOR=2",
+		"FROM:<a@b> HOLDFOR=1 HOLDUNTIL=2026-12-01T09:00:00Z",
+	};
+	struct smtp_parse_error err;
+	struct smtp_mail m;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(smtp_parse_mail("FROM:<a@b> HOLDFOR=999999999", true,
+	    &m, &err), 0);
+	assert_true(m.has_hold && !m.hold_is_until);
+	assert_true(m.hold_for == 999999999);
+	assert_int_equal(smtp_parse_mail(
+	    "FROM:<a@b> holduntil=2026-12-01T10:00:00+01:00", true, &m, &err),
+	    0);
+	assert_true(m.has_hold && m.hold_is_until);
+	assert_true(m.hold_until == 1796115600); /* 2026-12-01T09:00:00Z */
+	assert_int_equal(smtp_parse_mail("FROM:<a@b>", true, &m, &err), 0);
+	assert_false(m.has_hold);
+	for (i = 0; i < N_ELEMENTS(bad); i++) {
+		memset(&err, 0, sizeof(err));
+		if (smtp_parse_mail(bad[i], true, &m, &err) != -1)
+			fail_msg("accepted: %s", bad[i]);
+		if (err.code != 501 || strcmp(err.enh, "5.5.4") != 0)
+			fail_msg("%s: got %d %s", bad[i], err.code, err.enh);
+	}
+}
+
 static void
 test_parse_mail_invalid(void **state)
 {
@@ -507,6 +549,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_mail_valid),
 		cmocka_unit_test(test_parse_mail_invalid),
+		cmocka_unit_test(test_parse_mail_hold),
 		cmocka_unit_test(test_parse_rcpt),
 		cmocka_unit_test(test_parse_path_limit),
 		cmocka_unit_test(test_parse_bdat),

@@ -50,6 +50,7 @@ struct session_case {
 	bool normalize, tls;
 	struct smtp_result mail_r, rcpt_r, begin_r, end_r;
 	bool eof;		/* report a disconnect at the end */
+	uint64_t max_hold;	/* FUTURERELEASE, with test_clock() */
 };
 
 /* The glue stub. */
@@ -93,6 +94,9 @@ drain(struct run *r)
 			return;
 		case SMTP_EV_MAIL:
 			ev_printf(r, "MAIL<%s> ", d.mail_from);
+			if (smtp_session_envelope(r->s)->hold_until != 0)
+				ev_printf(r, "HOLD@%lld ", (long long)
+				    smtp_session_envelope(r->s)->hold_until);
 			assert_true(smtp_session_is_waiting(r->s));
 			resume(r, &r->c->mail_r);
 			break;
@@ -167,6 +171,15 @@ feed(struct run *r, const uint8_t *p, size_t len, size_t step, size_t split)
 	}
 }
 
+/* 2026-12-01T09:00:00Z */
+#define CLOCK_NOW 1796115600
+
+static time_t
+test_clock(void)
+{
+	return CLOCK_NOW;
+}
+
 static void
 run_case(const struct session_case *c, size_t step, size_t split)
 {
@@ -181,6 +194,8 @@ run_case(const struct session_case *c, size_t step, size_t split)
 		.bare_newline = c->normalize ? SMTP_BARE_NEWLINE_NORMALIZE :
 		    SMTP_BARE_NEWLINE_REJECT,
 		.tls_available = c->tls,
+		.max_hold = c->max_hold,
+		.clock = c->max_hold ? test_clock : NULL,
 	};
 	struct run r = { .c = c };
 	size_t len = c->input_len ? c->input_len : strlen(c->input);
@@ -541,6 +556,50 @@ static const struct session_case tls_cases[] = {
 	},
 };
 
+#define EHLO_REPLY_HOLD                                                \
+	"250-" HOST "\r\n250-PIPELINING\r\n250-SIZE 1000\r\n"         \
+	"250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n" \
+	"250-CHUNKING\r\n250-BINARYMIME\r\n"                           \
+	"250 FUTURERELEASE 3600 2026-12-01T10:00:00Z\r\n"
+#define HOLD_501 "501 5.5.4 hold time exceeds the maximum FUTURERELEASE " \
+	"interval\r\n"
+
+/* FUTURERELEASE (RFC 4865): advertised, the limit, the release time. */
+static const struct session_case hold_cases[] = {
+	{
+		.name = "FUTURERELEASE advertised, HOLDFOR within the limit",
+		.input = "EHLO c\r\nMAIL FROM:<a@b> HOLDFOR=3600\r\nRSET\r\n"
+		    "MAIL FROM:<a@b>\r\n",
+		.out = EHLO_REPLY_HOLD "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n"
+		    "250 2.1.0 Ok\r\n",
+		.events = "MAIL<a@b> HOLD@1796119200 MAIL<a@b> ",
+		.max_hold = 3600,
+	},
+	{
+		.name = "HOLDFOR and HOLDUNTIL beyond the limit: 501",
+		.input = "EHLO c\r\nMAIL FROM:<a@b> HOLDFOR=3601\r\n"
+		    "MAIL FROM:<a@b> HOLDUNTIL=2026-12-01T10:00:01Z\r\n"
+		    "MAIL FROM:<a@b> HOLDUNTIL=2026-12-01T10:00:00Z\r\n",
+		.out = EHLO_REPLY_HOLD HOLD_501 HOLD_501 "250 2.1.0 Ok\r\n",
+		.events = "MAIL<a@b> HOLD@1796119200 ",
+		.max_hold = 3600,
+	},
+	{
+		.name = "a HOLDUNTIL in the past means now",
+		.input = "EHLO c\r\nMAIL FROM:<a@b> HOLDUNTIL=2020-01-01T00:00:00Z"
+		    "\r\n",
+		.out = EHLO_REPLY_HOLD "250 2.1.0 Ok\r\n",
+		.events = "MAIL<a@b> ",
+		.max_hold = 3600,
+	},
+	{
+		.name = "not offered: no keyword, the parameters get 555",
+		.input = "EHLO c\r\nMAIL FROM:<a@b> HOLDFOR=10\r\n",
+		.out = EHLO_REPLY "555 5.5.4 FUTURERELEASE is not offered here\r\n",
+		.events = "",
+	},
+};
+
 static const struct session_case data_cases[] = {
 	{
 		.name = "bare LF rejected after the end",
@@ -709,6 +768,13 @@ test_session_tls(void **state)
 {
 	(void)state;
 	run_three_ways(tls_cases, N_ELEMENTS(tls_cases));
+}
+
+static void
+test_session_hold(void **state)
+{
+	(void)state;
+	run_three_ways(hold_cases, N_ELEMENTS(hold_cases));
 }
 
 static void
@@ -977,6 +1043,7 @@ main(void)
 		cmocka_unit_test(test_session_errors),
 		cmocka_unit_test(test_session_tls),
 		cmocka_unit_test(test_session_data),
+		cmocka_unit_test(test_session_hold),
 		cmocka_unit_test(test_session_bdat),
 		cmocka_unit_test(test_session_many_rcpts),
 		cmocka_unit_test(test_session_bounded_input),
