@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -197,6 +198,49 @@ queue_msg_remove(struct queue *q, struct queue_msg *m)
 	queue_msg_free(m);
 }
 
+static void
+queue_load_size(struct queue *q, struct queue_msg *m)
+{
+	int fd = spool_open_content(q->sp, m->id, &m->size);
+
+	if (fd == -1)
+		m->size = 0;
+	else
+		(void)close(fd);
+}
+
+struct queue_msg *
+queue_msg_find(struct queue *q, const char *id)
+{
+	struct queue_msg *m;
+
+	TAILQ_FOREACH(m, &q->msgs, entry) {
+		if (strcmp(m->id, id) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+time_t
+queue_msg_age_base(const struct queue_msg *m)
+{
+	return m->release_at > m->env.arrival ? m->release_at :
+	    m->env.arrival;
+}
+
+void
+queue_get_stats(const struct queue *q, struct queue_stats *st,
+    size_t *messages_r)
+{
+	const struct queue_msg *m;
+	size_t n = 0;
+
+	*st = q->stats;
+	TAILQ_FOREACH(m, &q->msgs, entry)
+		n++;
+	*messages_r = n;
+}
+
 /* Loads id into the index with the state its journal records. */
 static void
 queue_load(struct queue *q, const char *id, bool recovered)
@@ -241,7 +285,12 @@ queue_load(struct queue *q, const char *id, bool recovered)
 		m->t[i].st = st.targets[i];
 	free(st.targets);
 	m->delay_warned = st.delay_warned;
+	m->held = st.held;
+	/* A reschedule overrides the time the message arrived with. */
+	m->release_at = st.has_release ? (time_t)st.release_at :
+	    m->env.hold_until;
 	m->recovered = recovered;
+	queue_load_size(q, m);
 	TAILQ_INSERT_TAIL(&q->msgs, m, entry);
 	queue_sched_kick(q);
 }

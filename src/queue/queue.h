@@ -16,6 +16,11 @@
 #ifndef TERN_QUEUE_QUEUE_H
 #define TERN_QUEUE_QUEUE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
 #include "core/compat.h"
 
 struct buf;
@@ -58,6 +63,60 @@ void queue_submit(struct queue *q, const char *id);
  * state its journal records.  0, or -1 with a reason in err.
  */
 ATTR_WUR int queue_recover(struct queue *q, struct buf *err);
+
+/* Counters since the start, for `tern stats`. */
+struct queue_stats {
+	uint64_t delivered;	/* targets delivered */
+	uint64_t deferred;	/* attempts that failed temporarily */
+	uint64_t failed;	/* targets failed for good (bounced) */
+	uint64_t expired;	/* ... of which by max_age */
+	uint64_t dsn_sent;	/* bounces and delay notices committed */
+};
+
+/* The counters, and the number of messages in the queue. */
+void queue_get_stats(const struct queue *q, struct queue_stats *st,
+    size_t *messages_r);
+
+/* ---- operator commands (queue_ctl.c) ------------------------------------ */
+
+/*
+ * Each returns 0, or -1 with a reason in err ("no such message" ...).
+ * They journal what they change, so it survives a restart.
+ */
+/* Stops every attempt for id until queue_release(). */
+ATTR_WUR int queue_hold(struct queue *q, const char *id, struct buf *err);
+/* Ends a hold and a schedule: deferred targets are due now. */
+ATTR_WUR int queue_release(struct queue *q, const char *id, struct buf *err);
+/* Removes id from the queue and the spool, with no bounce. */
+ATTR_WUR int queue_delete(struct queue *q, const char *id, struct buf *err);
+/* Fails every undelivered target of id now; the sender gets a DSN. */
+ATTR_WUR int queue_bounce(struct queue *q, const char *id, struct buf *err);
+/* Schedules id to leave at when (wall clock); held stays held. */
+ATTR_WUR int queue_reschedule(struct queue *q, const char *id, time_t when,
+    struct buf *err);
+/*
+ * Makes deferred targets due now: of message id, or of every message
+ * with a target in domain (both NULL: the whole queue).  Held and
+ * scheduled messages are left alone.  Returns the number of messages
+ * concerned, or -1 (no such message).
+ */
+ATTR_WUR long queue_flush(struct queue *q, const char *id, const char *domain,
+    struct buf *err);
+
+enum queue_list_format {
+	QUEUE_LIST_TEXT,	/* tern queue list */
+	QUEUE_LIST_JSON,	/* tern queue list --json */
+	QUEUE_LIST_MAILQ,	/* mailq, sendmail -bp */
+};
+/* Writes the queue to out at now; -1 if out's max was reached. */
+ATTR_WUR int queue_list(struct queue *q, enum queue_list_format fmt,
+    time_t now, struct buf *out);
+/*
+ * Writes id's envelope, state, header section and attempt history;
+ * -1 with err when there is no such message.
+ */
+ATTR_WUR int queue_show(struct queue *q, const char *id, bool json,
+    time_t now, struct buf *out, struct buf *err);
 
 /* The callback of a remote delivery, as deliver_remote.h defines it. */
 struct remote_outcome;

@@ -94,6 +94,7 @@ queue_bounce_on_commit(void *arg, int error)
 		queue_sched_kick(q);
 		return;
 	}
+	q->stats.dsn_sent++;
 	str_sanitize(to, sizeof(to), m->env.from, strlen(m->env.from));
 	if (b->delayed) {
 		m->delay_warned = true;

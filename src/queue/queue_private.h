@@ -52,6 +52,9 @@ struct queue_msg {
 	bool delay_warned;	/* as journaled */
 	bool bounce_busy;	/* a DSN for it is being committed */
 	time_t bounce_after;	/* a failed bounce waits until then */
+	bool held;		/* an operator holds it: no attempts */
+	time_t release_at;	/* scheduled: no attempts before; 0: none */
+	uint64_t size;		/* content bytes */
 };
 TAILQ_HEAD(queue_msgs, queue_msg);
 
@@ -125,6 +128,8 @@ struct queue {
 	size_t n_threads;
 	int notify_fd;		/* eventfd */
 	struct event *notify_ev;
+
+	struct queue_stats stats;
 };
 
 /* queue.c */
@@ -135,6 +140,15 @@ void queue_journal_target(struct queue *q, struct queue_msg *m, size_t i);
 /* A printable copy of target i's address, for logs. */
 const char *queue_rcpt_safe(const struct queue_msg *m, size_t i,
     char *out, size_t size);
+
+/*
+ * The time a message's age counts from: its arrival, or its release
+ * when it was scheduled (a message held for a week must not expire on
+ * the day it is released).
+ */
+time_t queue_msg_age_base(const struct queue_msg *m);
+/* The message with this id, or NULL. */
+struct queue_msg *queue_msg_find(struct queue *q, const char *id);
 
 /* queue_sched.c */
 /* Runs the scheduler soon (from the loop, never recursively). */

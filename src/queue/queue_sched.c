@@ -133,6 +133,7 @@ queue_sched_fail(struct queue *q, struct queue_msg *m, size_t i,
 	/* A text longer than the journal keeps is cut, not refused. */
 	(void)!str_copy(st->text, text, sizeof(st->text));
 	queue_journal_target(q, m, i);
+	q->stats.failed++;
 	log_info("%s queue failed rcpt=<%s> dsn=%s", m->id,
 	    queue_rcpt_safe(m, i, rcpt, sizeof(rcpt)), dsn);
 }
@@ -146,6 +147,7 @@ queue_sched_expire(struct queue *q, struct queue_msg *m, size_t i,
 	/* RFC 5321 4.5.4.1: give up, and say what last went wrong. */
 	(void)snprintf(why, sizeof(why), "delivery time expired; last "
 	    "error: %.400s", last);
+	q->stats.expired++;
 	queue_sched_fail(q, m, i, "4.4.7", why, now);
 }
 
@@ -164,6 +166,7 @@ queue_sched_result(struct queue *q, struct queue_msg *m, size_t i,
 	    sizeof(st->remote_mta));
 	switch (status) {
 	case DELIVER_OK:
+		q->stats.delivered++;
 		st->state = SPOOL_TARGET_DELIVERED;
 		st->next_attempt = 0;
 		(void)!str_copy(st->dsn, dsn, sizeof(st->dsn));
@@ -176,7 +179,8 @@ queue_sched_result(struct queue *q, struct queue_msg *m, size_t i,
 	case DELIVER_TEMPFAIL:
 		break;
 	}
-	if (queue_sched_is_expired(m->env.arrival, now, cfg->max_age)) {
+	q->stats.deferred++;
+	if (queue_sched_is_expired(queue_msg_age_base(m), now, cfg->max_age)) {
 		queue_sched_expire(q, m, i, text, now);
 		return;
 	}
@@ -237,7 +241,8 @@ queue_sched_is_due(struct queue *q, struct queue_msg *m, size_t i,
 		return true;
 	if (st->state != SPOOL_TARGET_DEFERRED || st->next_attempt > now)
 		return false;
-	if (queue_sched_is_expired(m->env.arrival, now, q->cfg->max_age)) {
+	if (queue_sched_is_expired(queue_msg_age_base(m), now,
+	    q->cfg->max_age)) {
 		queue_sched_expire(q, m, i, st->text, now);
 		return false;
 	}
@@ -289,7 +294,7 @@ queue_sched_delay_warning(struct queue *q, struct queue_msg *m, time_t now)
 		if (m->t[i].st.state == SPOOL_TARGET_DEFERRED)
 			idx[n++] = i;
 	}
-	if (queue_sched_is_delay_due(m->env.arrival, now,
+	if (queue_sched_is_delay_due(queue_msg_age_base(m), now,
 	    q->cfg->delay_warning, m->delay_warned, n > 0)) {
 		if (m->env.from[0] == '\0') {
 			m->delay_warned = true;
@@ -330,6 +335,11 @@ queue_sched_msg(struct queue *q, struct queue_msg *m, time_t now)
 	size_t *local, n_local = 0, i;
 	time_t next = 0, t;
 
+	/* An operator's hold, or a schedule: nothing happens before. */
+	if (m->held)
+		return 0;
+	if (m->release_at > now)
+		return m->release_at;
 	if (!m->loop_checked)
 		queue_sched_loop_check(q, m, now);
 	local = xcalloc(m->env.n_targets + 1, sizeof(*local));
@@ -354,7 +364,7 @@ queue_sched_msg(struct queue *q, struct queue_msg *m, time_t now)
 			next = t;
 	}
 	if (q->cfg->delay_warning > 0 && !m->delay_warned && next != 0) {
-		t = m->env.arrival + (time_t)q->cfg->delay_warning;
+		t = queue_msg_age_base(m) + (time_t)q->cfg->delay_warning;
 		if (t > now && t < next)
 			next = t;
 	}
