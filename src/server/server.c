@@ -141,6 +141,7 @@ server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("shutdown requested by signal %d", (int)sig);
 	srv->stopping = true;
 	server_listen_close(srv);
+	server_ctl_close(srv);
 	server_conn_shutdown_all(srv);
 	if (srv->n_conns == 0) {
 		event_base_loopbreak(srv->base);
@@ -151,30 +152,23 @@ server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * SIGHUP: builds a new config and TLS contexts and swaps them in.  Any
- * error keeps the old ones.  Sessions in progress keep their TLS
- * context; listeners need a restart to change.
+ * Builds a new config and TLS contexts and swaps them in.  Any error
+ * keeps the old ones.  Sessions in progress keep their TLS context;
+ * listeners need a restart to change.
  */
-static void
-server_on_reload_signal(evutil_socket_t sig, short what, void *arg)
+int
+server_reload(struct server *srv, struct buf *err)
 {
-	struct server *srv = arg;
 	struct config *cfg = NULL;
 	struct tls_server *tls = NULL;
-	struct buf err;
 
-	(void)sig;
-	(void)what;
-	buf_init(&err, 256, 0);
-	if (srv->load(srv->load_arg, &cfg, &err) == -1 ||
-	    server_tls_load(cfg, &tls, &err) == -1) {
+	if (srv->load(srv->load_arg, &cfg, err) == -1 ||
+	    server_tls_load(cfg, &tls, err) == -1) {
 		log_err("reload refused, old configuration stays:\n%s",
-		    buf_cstr(&err));
+		    buf_cstr(err));
 		config_free(&cfg);
-		buf_clear(&err);
-		return;
+		return -1;
 	}
-	buf_clear(&err);
 	if (server_listen_changed(srv, cfg))
 		log_warn("reload: listener changes take effect at restart");
 	if (tls == NULL && srv->tls != NULL)
@@ -187,6 +181,20 @@ server_on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	srv->cfg = cfg;
 	server_auth_set_limits(srv);
 	log_info("reload done config=%s", cfg->path);
+	return 0;
+}
+
+/* SIGHUP: the same as `tern reload`. */
+static void
+server_on_reload_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct buf err;
+
+	(void)sig;
+	(void)what;
+	buf_init(&err, 256, 0);
+	(void)server_reload(arg, &err);
+	buf_clear(&err);
 }
 
 static int
@@ -220,6 +228,7 @@ server_teardown(struct server *srv)
 	if (srv->spool != NULL)
 		spool_close(&srv->spool);
 	server_conn_drop_all(srv);
+	server_ctl_free(srv);
 	server_auth_free(srv);
 	tls_server_free(&srv->tls);
 	if (srv->spool_ev != NULL)
@@ -250,6 +259,8 @@ server_main(struct config *cfg, server_load_fn *load, void *load_arg)
 	srv.load = load;
 	srv.load_arg = load_arg;
 	srv.next_sid = (uint64_t)time(NULL) << 20;
+	srv.started = time(NULL);
+	LIST_INIT(&srv.ctl_conns);
 	buf_init(&err, 256, 0);
 	(void)signal(SIGPIPE, SIG_IGN);
 
@@ -280,6 +291,10 @@ server_main(struct config *cfg, server_load_fn *load, void *load_arg)
 		goto out;
 	}
 	server_auth_init(&srv);
+	if (server_ctl_open(&srv, &err) == -1) {
+		log_err("%s", buf_cstr(&err));
+		goto out;
+	}
 	if (queue_recover(srv.queue, &err) == -1) {
 		log_err("spool recovery: %s", buf_cstr(&err));
 		goto out;

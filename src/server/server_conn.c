@@ -70,6 +70,8 @@ server_conn_set_addr(struct server_conn *c, const struct sockaddr *sa,
 		(void)!str_copy(c->addr, "unknown", sizeof(c->addr));
 }
 
+static bool server_conn_shutdown_one(struct server_conn *c);
+
 bool
 server_conn_is_waiting(const struct server_conn *c)
 {
@@ -243,6 +245,8 @@ server_conn_process(struct server_conn *c)
 		server_conn_finish(c);
 		return;
 	}
+	if (c->srv->stopping && server_conn_shutdown_one(c))
+		return;
 	server_conn_flush(c);
 	server_conn_set_timeouts(c);
 	if (server_conn_is_waiting(c))
@@ -410,6 +414,12 @@ server_conn_free(struct server_conn *c)
 		event_base_loopbreak(srv->base);
 }
 
+static time_t
+server_conn_clock(void)
+{
+	return time(NULL);
+}
+
 void
 server_conn_accept(struct server_listener *l, int fd,
     const struct sockaddr *sa, socklen_t salen)
@@ -424,6 +434,7 @@ server_conn_accept(struct server_listener *l, int fd,
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
 	c->listener = l;
+	srv->n_sessions++;
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	(void)snprintf(c->sid, sizeof(c->sid), "%016" PRIx64, srv->next_sid++);
 	server_conn_set_addr(c, sa, salen);
@@ -458,6 +469,12 @@ server_conn_accept(struct server_listener *l, int fd,
 	params.auth_enabled = l->role != LISTEN_ROLE_MX && srv->tls != NULL;
 	params.auth_required = l->role != LISTEN_ROLE_MX;
 	params.auth_mechanisms = AUTH_SASL_MECHANISMS;
+	/* Scheduled sending is for users too (RFC 4865 is a submission
+	 * extension). */
+	if (l->role != LISTEN_ROLE_MX) {
+		params.max_hold = cfg->max_hold;
+		params.clock = server_conn_clock;
+	}
 	c->session = smtp_session_new(&params);
 
 	bufferevent_setcb(c->bev, server_conn_on_read, server_conn_on_write,
@@ -496,6 +513,25 @@ server_conn_accept(struct server_listener *l, int fd,
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
+/* 421 and close, unless a transaction is still going (see below). */
+static bool
+server_conn_shutdown_one(struct server_conn *c)
+{
+	if (c->closing || c->commit_pending || server_conn_is_waiting(c) ||
+	    smtp_session_in_transaction(c->session))
+		return false;
+	server_auth_conn_clear(c);
+	smtp_session_shutdown(c->session, &c->out);
+	server_conn_close(c, "shutdown");
+	server_conn_finish(c);
+	return true;
+}
+
+/*
+ * SIGTERM: idle sessions get 421 at once; a session in a transaction
+ * may finish it (its message is committed and answered) and gets the
+ * 421 after, within the shutdown grace time.
+ */
 void
 server_conn_shutdown_all(struct server *srv)
 {
@@ -503,14 +539,7 @@ server_conn_shutdown_all(struct server *srv)
 
 	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->closing || c->commit_pending)
-			continue;
-		server_auth_conn_clear(c);
-		if (c->writer != NULL)
-			server_message_abort(c);
-		smtp_session_shutdown(c->session, &c->out);
-		server_conn_close(c, "shutdown");
-		server_conn_finish(c);
+		(void)server_conn_shutdown_one(c);
 	}
 }
 

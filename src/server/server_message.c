@@ -169,6 +169,7 @@ server_message_on_commit(void *arg, int error)
 	struct smtp_result r = { 0 };
 
 	if (error == 0) {
+		c->srv->n_received++;
 		queue_submit(c->srv->queue, c->qid);
 		r.queue_id = c->qid;
 	} else {

@@ -10,12 +10,14 @@
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "core/buf.h"
 #include "core/envelope.h"
 #include "server/server.h"
 #include "config/config.h"
+#include "ctl/ctl.h"
 #include "smtp/smtp_session.h"
 
 struct bufferevent;
@@ -94,6 +96,26 @@ struct server_conn {
 
 TAILQ_HEAD(server_conn_list, server_conn);
 
+/* A client of a control socket (server_ctl.c). */
+struct server_ctl_conn {
+	LIST_ENTRY(server_ctl_conn) entry;
+	struct server *srv;
+	struct bufferevent *bev;	/* NULL once the client has gone */
+	bool submit_only;		/* came in on submit.sock */
+	uid_t uid;			/* the peer's, from SO_PEERCRED */
+	pid_t pid;
+	struct buf in;
+	bool have_head;
+	struct ctl_request req;
+	bool committing;		/* a submit's commit is pending */
+	bool replied;			/* close once the reply is out */
+	struct spool_writer *writer;
+	char qid[32];
+	struct envelope env;
+};
+LIST_HEAD(server_ctl_conns, server_ctl_conn);
+struct server_ctl_listener;
+
 struct server_iptable;
 struct tls_server;
 struct auth_verifier;
@@ -123,7 +145,36 @@ struct server {
 	struct event *verifier_ev;
 	struct auth_throttle *throttle;
 	struct auth_ratelimit *ratelimit;
+
+	struct server_ctl_listener *ctl;	/* control, submit */
+	struct server_ctl_conns ctl_conns;
+	time_t started;
+	uint64_t n_received;		/* messages committed */
+	uint64_t n_sessions;		/* SMTP sessions accepted */
 };
+
+/* server.c */
+/*
+ * Re-reads the config, users, aliases and certificates; on an error the
+ * old ones stay and err has the "FILE:LINE: ..." lines.  0 or -1.
+ */
+int server_reload(struct server *srv, struct buf *err);
+
+/* server_ctl.c: the control sockets. */
+int server_ctl_open(struct server *srv, struct buf *err);
+/* Stops listening (shutdown); clients in progress finish. */
+void server_ctl_close(struct server *srv);
+void server_ctl_free(struct server *srv);
+/* Answers c and closes it once the answer is out. */
+void server_ctl_reply(struct server_ctl_conn *c, enum ctl_status st,
+    const char *text, const struct buf *payload);
+void server_ctl_on_event(struct bufferevent *bev, short what, void *arg);
+
+/* server_ctl_cmd.c: what the requests do. */
+/* An operator command (c->req); answers c. */
+void server_ctl_command(struct server_ctl_conn *c);
+/* A complete submit request; answers c, at once or after the commit. */
+void server_ctl_submit(struct server_ctl_conn *c);
 
 /* server_listen.c */
 int server_listen_open(struct server *srv, struct buf *err);
