@@ -6,6 +6,8 @@
  *   tern serve [-c FILE]        run the server in the foreground
  *   tern check-config [-c FILE] validate a config file
  *   tern user VERB ... [-c FILE] manage a domain's users
+ *   tern queue|stats|reload ... talk to the running server
+ *   tern sendmail ..., mailq     (also as argv[0]) local submission
  *   tern version | help
  */
 #include <getopt.h>
@@ -46,6 +48,16 @@ main_usage(FILE *fp)
 	    "       tern user add|passwd|del DOMAIN NAME [--password-stdin] "
 	    "[-c FILE]\n"
 	    "       tern user list DOMAIN [-c FILE]\n"
+	    "       tern queue list [--json] | show ID [--json] [-c FILE]\n"
+	    "       tern queue flush [ID | --domain DOMAIN] [-c FILE]\n"
+	    "       tern queue hold|release|delete|bounce ID [-c FILE]\n"
+	    "       tern queue reschedule ID TIME [-c FILE]\n"
+	    "       tern stats [--json] [-c FILE]\n"
+	    "       tern reload [-c FILE]        re-read config, users, "
+	    "certificates\n"
+	    "       tern sendmail [-t] [-i] [-f FROM] [-F NAME] [--at TIME] "
+	    "[-C FILE] [RCPT...]\n"
+	    "       tern mailq [-c FILE]         the queue, sendmail style\n"
 	    "       tern version                 print the version\n"
 	    "       tern help                    show this help\n"
 	    "\n"
@@ -56,7 +68,9 @@ main_usage(FILE *fp)
 	    "submission on 127.0.0.1:2587 for the users in\n"
 	    TERN_DEMO_USERS ".\n"
 	    "The other commands read -c FILE, or $TERN_CONFIG, or "
-	    TERN_DEFAULT_CONFIG ".\n");
+	    TERN_DEFAULT_CONFIG ",\nor else the embedded default. TIME is "
+	    "RFC 3339 (2026-12-01T09:00:00Z) or\nrelative (+90s, +30m, +2h, "
+	    "+1d).\n");
 }
 
 /*
@@ -168,11 +182,15 @@ main_config_path(void)
 	return path != NULL && *path != '\0' ? path : TERN_DEFAULT_CONFIG;
 }
 
+typedef int main_cli_fn(const struct config *cfg, int argc, char **argv);
+
 /*
- * tern user ...: takes -c FILE anywhere among its arguments.
+ * A command that talks to the server or edits its files: takes
+ * "<opt> FILE" (-c, or -C for sendmail) anywhere among its arguments,
+ * loads that config and runs fn with the other arguments.
  */
 static int
-main_user(int argc, char **argv)
+main_with_config(int argc, char **argv, const char *opt, main_cli_fn *fn)
 {
 	struct main_source src = { .path = main_config_path() };
 	const char *path = NULL;
@@ -181,7 +199,7 @@ main_user(int argc, char **argv)
 	int i, n = 0, rc;
 
 	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "-c") == 0) {
+		if (strcmp(argv[i], opt) == 0) {
 			if (i + 1 >= argc) {
 				main_usage(stderr);
 				return EXIT_USAGE;
@@ -189,11 +207,16 @@ main_user(int argc, char **argv)
 			path = argv[++i];
 			continue;
 		}
+		if (strncmp(argv[i], opt, 2) == 0 && opt[1] == 'C' &&
+		    argv[i][2] != '\0') {
+			path = argv[i] + 2;	/* sendmail's -Cfile */
+			continue;
+		}
 		argv[n++] = argv[i];
 	}
 	/*
 	 * Without -c, $TERN_CONFIG or the system config, the embedded
-	 * default is meant (the demo account of make run).
+	 * default is meant (the server of make run).
 	 */
 	if (path != NULL)
 		src.path = path;
@@ -204,12 +227,27 @@ main_user(int argc, char **argv)
 	if (main_load(&src, &cfg, &err) == -1) {
 		fprintf(stderr, "%s", buf_cstr(&err));
 		buf_clear(&err);
-		return 1;
+		/* The server checks the same file; it would refuse it too. */
+		if (strcmp(argv[0], "reload") == 0)
+			fprintf(stderr, "tern: reload refused, the old "
+			    "configuration stays\n");
+		return strcmp(opt, "-C") == 0 ? CLI_EXIT_TEMPFAIL : 1;
 	}
 	buf_clear(&err);
-	rc = cli_user(cfg, n, argv);
+	rc = fn(cfg, n, argv);
 	config_free(&cfg);
 	return rc;
+}
+
+static int
+main_mailq(const struct config *cfg, int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "usage: mailq [-c FILE]\n");
+		return EXIT_USAGE;
+	}
+	return cli_mailq(cfg);
 }
 
 static int
@@ -240,6 +278,14 @@ main(int argc, char **argv)
 {
 	const char *cmd;
 
+	const char *name = strrchr(argv[0], '/');
+
+	/* Installed as sendmail or mailq (make install-links). */
+	name = name != NULL ? name + 1 : argv[0];
+	if (strcmp(name, "sendmail") == 0)
+		return main_with_config(argc, argv, "-C", cli_sendmail);
+	if (strcmp(name, "mailq") == 0)
+		return main_with_config(argc, argv, "-c", main_mailq);
 	if (argc < 2) {
 		main_usage(stderr);
 		return EXIT_USAGE;
@@ -250,7 +296,14 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "check-config") == 0)
 		return main_check_config(argc - 1, argv + 1);
 	if (strcmp(cmd, "user") == 0)
-		return main_user(argc - 1, argv + 1);
+		return main_with_config(argc - 1, argv + 1, "-c", cli_user);
+	if (strcmp(cmd, "queue") == 0 || strcmp(cmd, "stats") == 0 ||
+	    strcmp(cmd, "reload") == 0)
+		return main_with_config(argc - 1, argv + 1, "-c", cli_ctl);
+	if (strcmp(cmd, "sendmail") == 0)
+		return main_with_config(argc - 1, argv + 1, "-C", cli_sendmail);
+	if (strcmp(cmd, "mailq") == 0)
+		return main_with_config(argc - 1, argv + 1, "-c", main_mailq);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("tern %s\n", TERN_VERSION);
 		return 0;
