@@ -24,12 +24,18 @@
 /* Recipients named in a transaction log line before it says "...". */
 #define SERVER_MESSAGE_LOG_RCPTS_BYTES 1024
 
+/*
+ * The reply when the spool cannot take a message.  A full spool and one
+ * that cannot be written at all (read-only, wrong permissions) are both
+ * "insufficient system storage" to the client: 452 4.3.1, try later.
+ */
 static struct smtp_result
 server_message_errno_result(int error)
 {
 	struct smtp_result r = { 0 };
 
-	if (error == ENOSPC || error == EDQUOT) {
+	if (error == ENOSPC || error == EDQUOT || error == EROFS ||
+	    error == EACCES || error == EPERM) {
 		r.code = 452;
 		r.enh = "4.3.1";
 		r.text = "Insufficient system storage, try again later";
