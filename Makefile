@@ -9,6 +9,8 @@
 #   make install    build/tern, the systemd unit and (if absent) the config
 #                   under $(DESTDIR); make install-links adds sendmail and
 #                   mailq symlinks; make uninstall removes all but the config
+#   make soak       the crash test t34 with the long setting (SOAK_KILLS
+#                   SIGKILLs over SOAK_SECONDS of load)
 #
 # Each module in src/ becomes its own archive, and a unit test links only
 # the archives of its module and of the modules below it (MOD_DEPS), so a
@@ -60,7 +62,7 @@ libs = $(foreach m,$(2),build/$(1)/lib/$(m).a)
 
 ALL_LIBS_ORDER := cli server queue deliver spool smtpc smtp auth tls dns policy config ctl mail core
 
-.PHONY: all run test unit integration fuzz fuzz-smoke bench lint format \
+.PHONY: all run test unit integration soak fuzz fuzz-smoke bench lint format \
 	format-check check-headers check-deps deps test-deps clean san \
 	install install-links uninstall
 all: build/tern
@@ -212,6 +214,14 @@ uninstall:
 	@if [ -e "$(TERN_CONF_DEST)" ]; then \
 		echo "uninstall: kept $(TERN_CONF_DEST)"; \
 	fi
+# The quick setting of t34 runs in `make test`; this is the long one.
+SOAK_KILLS   ?= 20
+SOAK_SECONDS ?= 300
+soak: build/tern build/san/tern
+	@SOAK_KILLS=$(SOAK_KILLS) SOAK_SECONDS=$(SOAK_SECONDS) \
+		TEST_TIMEOUT=$$(( $(SOAK_SECONDS) * 2 + 600 )) \
+		TERN_BIN=$(CURDIR)/build/san/tern \
+		scripts/run-tests integration tests/integration/t34_crash_soak/run.sh
 
 # ---- entry points ---------------------------------------------------------
 deps:
