@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -366,13 +367,22 @@ spool_status_name(const char *id, char name[SPOOL_ID_LEN + 4])
 	return 0;
 }
 
-/* Appends bytes to the journal of id with one O_APPEND write. */
+/*
+ * Appends bytes to the journal of id with one O_APPEND write (more only
+ * if it is cut short).  If the rest cannot be written either (the disk
+ * is full), the torn part is truncated away: the next record would
+ * otherwise be glued to it and be lost with it.  Only the loop thread
+ * writes journals, so the file's end is where this write began.
+ */
 static int
 spool_status_append(struct spool *sp, const char *id, const void *data,
     size_t len)
 {
 	char name[SPOOL_ID_LEN + 4];
-	ssize_t n;
+	const uint8_t *p = data;
+	struct stat sb;
+	size_t done = 0;
+	ssize_t n = 0;
 	int fd, e;
 
 	if (spool_status_name(id, name) == -1)
@@ -381,16 +391,27 @@ spool_status_append(struct spool *sp, const char *id, const void *data,
 	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
-	do
-		n = write(fd, data, len);
-	while (n == -1 && errno == EINTR);
-	e = errno;
-	(void)close(fd);
-	if (n < 0 || (size_t)n != len) {
-		errno = n == -1 ? e : EIO;
-		return -1;
+	while (done < len) {
+		n = write(fd, p + done, len - done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
 	}
-	return 0;
+	if (done == len) {
+		(void)close(fd);
+		return 0;
+	}
+	e = n == 0 ? EIO : errno;
+	if (done > 0 &&
+	    (fstat(fd, &sb) == -1 ||
+	        ftruncate(fd, sb.st_size - (off_t)done) == -1))
+		log_warn("%s spool cannot take back a torn status record: %s",
+		    id, strerror(errno));
+	(void)close(fd);
+	errno = e;
+	return -1;
 }
 
 /* Appends the line in b and frees b. */

@@ -29,6 +29,7 @@
 #include "core/xalloc.h"
 #include "spool/spool.h"
 #include "spool/spool_envelope.h"
+#include "spool/spool_status.h"
 
 struct fixture {
 	char dir[64];
@@ -391,6 +392,61 @@ test_status_and_remove(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+/*
+ * A journal append cut short (the disk filled up; here RLIMIT_FSIZE) is
+ * taken back whole: otherwise the next record would be glued to the torn
+ * line and lost with it.
+ */
+static void
+test_status_short_append(void **state)
+{
+	struct fixture *f = *state;
+	struct spool_target_status in, out[2];
+	struct spool_status st = {0};
+	struct rlimit old, lim;
+	struct envelope env;
+	struct stat sb;
+	char id[32], path[160];
+	off_t size;
+
+	sample_envelope(&env);
+	assert_int_equal(
+	    commit_message(f->sp, &env, (const uint8_t *)"a", 1, 1, id), 0);
+	spool_status_target_init(&in);
+	in.state = SPOOL_TARGET_DEFERRED;
+	in.attempts = 1;
+	memcpy(in.dsn, "4.3.1", 6);
+	memcpy(in.text, "mail system full", 17);
+	assert_int_equal(spool_status_set_target(f->sp, id, 0, &in), 0);
+	(void)snprintf(path, sizeof(path), "%s/queue/%s.st", f->dir, id);
+	assert_int_equal(stat(path, &sb), 0);
+	size = sb.st_size;
+
+	(void)signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)size + 10;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	in.attempts = 2;
+	assert_int_equal(spool_status_set_target(f->sp, id, 1, &in), -1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, size);
+
+	in.state = SPOOL_TARGET_DELIVERED;
+	in.attempts = 3;
+	memcpy(in.dsn, "2.0.0", 6);
+	assert_int_equal(spool_status_set_target(f->sp, id, 1, &in), 0);
+	st.targets = out;
+	st.n_targets = 2;
+	assert_int_equal(spool_status_load(f->sp, id, &st), 0);
+	assert_int_equal(st.n_bad, 0);
+	assert_int_equal(out[0].state, SPOOL_TARGET_DEFERRED);
+	assert_int_equal(out[1].state, SPOOL_TARGET_DELIVERED);
+	assert_int_equal(out[1].attempts, 3);
+	envelope_clear(&env);
+}
+
 struct recovered {
 	char ids[8][32];
 	int n;
@@ -697,6 +753,8 @@ main(void)
 	        test_write_error_fails_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_status_and_remove, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_status_short_append, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
 	    cmocka_unit_test(test_envelope_roundtrip_hostile),
 	    cmocka_unit_test(test_envelope_reject_truncated),
