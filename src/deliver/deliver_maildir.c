@@ -442,6 +442,8 @@ deliver_maildir(const struct deliver_request *req, struct deliver_result *res)
 	    deliver_maildir_exists(&box, buf_cstr(&name), &exists) == -1) {
 		deliver_result_errno(res, errno, "look for earlier copy");
 	} else if (exists) {
+		/* A crash between link and unlink left our tmp/ name. */
+		(void)unlinkat(box.tmp_fd, buf_cstr(&name), 0);
 		deliver_result_set(res, DELIVER_OK, "2.0.0", "already there");
 		note = "already delivered";
 	} else if (deliver_maildir_store(

@@ -322,6 +322,30 @@ test_stale_tmp_is_replaced(void **state)
 	assert_int_equal(count_dir(f, "bob", "tmp"), 0);
 }
 
+/* A crash after the link into new/, before the unlink: tmp/ is cleaned. */
+static void
+test_tmp_left_after_link_is_removed(void **state)
+{
+	struct fixture *f = *state;
+	char newp[512], tmpp[512];
+	struct deliver_result res;
+
+	commit(f, "alice@example.org", "bob", "a\r\n", 3);
+	assert_int_equal(run(f, false).status, DELIVER_OK);
+	(void)snprintf(newp, sizeof(newp),
+	    "%s/example.com/bob/new/1700000000.T%s_0.mx\\0571\\072a",
+	    f->mailroot, f->env.id);
+	(void)snprintf(tmpp, sizeof(tmpp),
+	    "%s/example.com/bob/tmp/1700000000.T%s_0.mx\\0571\\072a",
+	    f->mailroot, f->env.id);
+	assert_int_equal(link(newp, tmpp), 0);
+	res = run(f, true);
+	assert_int_equal(res.status, DELIVER_OK);
+	assert_string_equal(res.text, "already there");
+	assert_int_equal(count_dir(f, "bob", "new"), 1);
+	assert_int_equal(count_dir(f, "bob", "tmp"), 0);
+}
+
 static void
 test_unwritable_mailroot_tempfails(void **state)
 {
@@ -406,6 +430,8 @@ main(void)
 	        test_second_delivery_is_noop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_stale_tmp_is_replaced, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_tmp_left_after_link_is_removed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_unwritable_mailroot_tempfails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
