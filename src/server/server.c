@@ -129,6 +129,13 @@ server_on_grace_over(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(srv->base);
 }
 
+void
+server_maybe_stopped(struct server *srv)
+{
+	if (srv->stopping && srv->n_conns == 0 && srv->n_ctl_committing == 0)
+		event_base_loopbreak(srv->base);
+}
+
 static void
 server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -143,7 +150,7 @@ server_on_stop_signal(evutil_socket_t sig, short what, void *arg)
 	server_listen_close(srv);
 	server_ctl_close(srv);
 	server_conn_shutdown_all(srv);
-	if (srv->n_conns == 0) {
+	if (srv->n_conns == 0 && srv->n_ctl_committing == 0) {
 		event_base_loopbreak(srv->base);
 		return;
 	}
@@ -224,6 +231,8 @@ server_teardown(struct server *srv)
 	server_listen_close(srv);
 	/* The queue journals its last results while the spool is open. */
 	queue_free(&srv->queue);
+	/* Messages still being received are dropped while there is a spool. */
+	server_conn_abort_writers(srv);
 	/* Pending commits finish before sessions go (callbacks dropped). */
 	if (srv->spool != NULL)
 		spool_close(&srv->spool);

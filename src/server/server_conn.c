@@ -410,8 +410,7 @@ server_conn_free(struct server_conn *c)
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->n_conns--;
 	free(c);
-	if (srv->stopping && srv->n_conns == 0)
-		event_base_loopbreak(srv->base);
+	server_maybe_stopped(srv);
 }
 
 static time_t
@@ -540,6 +539,17 @@ server_conn_shutdown_all(struct server *srv)
 	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		(void)server_conn_shutdown_one(c);
+	}
+}
+
+void
+server_conn_abort_writers(struct server *srv)
+{
+	struct server_conn *c;
+
+	TAILQ_FOREACH(c, &srv->conns, entry) {
+		if (c->writer != NULL)
+			server_message_abort(c);
 	}
 }
 

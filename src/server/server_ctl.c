@@ -32,10 +32,16 @@
 #include "queue/queue.h"
 #include "spool/spool.h"
 
-/* A control client has this long to send its request. */
+/* A control client may be idle this long... */
 #define SERVER_CTL_TIMEOUT_S 60
-/* Queue listings may be long; a cap keeps a huge queue from OOM. */
-#define SERVER_CTL_REPLY_MAX_BYTES ((size_t)256 * 1024 * 1024)
+/* ... and has this long for its whole request. */
+#define SERVER_CTL_DEADLINE_S 300
+/*
+ * Clients at once, in all and per uid: each may buffer a message of
+ * max_message_size, and submit.sock is open to every local user.
+ */
+#define SERVER_CTL_MAX_CONNS 32
+#define SERVER_CTL_MAX_PER_UID 4
 
 struct server_ctl_listener {
 	struct server *srv;
@@ -48,6 +54,9 @@ static void
 server_ctl_conn_free(struct server_ctl_conn *c)
 {
 	LIST_REMOVE(c, entry);
+	c->srv->n_ctl_conns--;
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	if (c->writer != NULL)
 		spool_writer_abort(&c->writer);
 	if (c->bev != NULL)
@@ -117,19 +126,23 @@ server_ctl_on_read(struct bufferevent *bev, void *arg)
 	struct server_ctl_conn *c = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct ctl_limits lim;
+	const uint8_t *fresh;
 	struct buf err;
 	size_t n;
 	int rc;
 
 	n = evbuffer_get_length(in);
 	if (n > buf_room(&c->in)) {
-		server_ctl_reply(c, CTL_USAGE, "request too long", NULL);
+		server_ctl_reply(c, CTL_PERM, "request too long", NULL);
 		return;
 	}
-	if (buf_append(&c->in, evbuffer_pullup(in, -1), n) == -1)
+	fresh = evbuffer_pullup(in, -1);
+	if (buf_append(&c->in, fresh, n) == -1)
 		log_panic("server_ctl: input buffer");
 	(void)evbuffer_drain(in, n);
-	if (!c->have_head) {
+	/* The head is parsed again only when a line has ended. */
+	if (!c->have_head && memchr(c->in.data + c->in.len - n, '\n', n) !=
+	    NULL) {
 		lim.max_data = c->srv->cfg->max_message_size;
 		lim.max_rcpts = c->srv->cfg->max_recipients;
 		buf_init(&err, 64, 256);
@@ -142,6 +155,8 @@ server_ctl_on_read(struct bufferevent *bev, void *arg)
 			return;
 		c->have_head = true;
 	}
+	if (!c->have_head)
+		return;
 	if (strcmp(c->req.verb, "submit") == 0) {
 		if (c->in.len - c->req.head_len < c->req.data_len)
 			return;
@@ -158,6 +173,34 @@ server_ctl_on_read(struct bufferevent *bev, void *arg)
 }
 
 static void
+server_ctl_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_ctl_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	/* A submit being committed is answered by its commit. */
+	if (!c->committing)
+		server_ctl_conn_free(c);
+}
+
+/* Whether one more client of uid fits the limits. */
+static bool
+server_ctl_has_room(const struct server *srv, uid_t uid)
+{
+	const struct server_ctl_conn *c;
+	size_t n = 0;
+
+	if (srv->n_ctl_conns >= SERVER_CTL_MAX_CONNS)
+		return false;
+	LIST_FOREACH(c, &srv->ctl_conns, entry) {
+		if (c->uid == uid)
+			n++;
+	}
+	return n < SERVER_CTL_MAX_PER_UID;
+}
+
+static void
 server_ctl_on_accept(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
@@ -171,7 +214,19 @@ server_ctl_on_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	(void)evl;
 	(void)sa;
 	(void)salen;
+	struct timeval dl = { SERVER_CTL_DEADLINE_S, 0 };
+	static const char busy[] = "temp too many control connections, try "
+	    "again later\n";
+
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		(void)close(fd);
+		return;
+	}
+	if (!server_ctl_has_room(srv, cred.uid)) {
+		log_warn("control uid=%u refused: too many connections",
+		    (unsigned)cred.uid);
+		(void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
 		(void)close(fd);
 		return;
 	}
@@ -186,7 +241,11 @@ server_ctl_on_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	buf_init(&c->in, 4096, srv->cfg->max_message_size +
 	    (srv->cfg->max_recipients + 4) * CTL_LINE_MAX_BYTES);
 	LIST_INSERT_HEAD(&srv->ctl_conns, c, entry);
+	srv->n_ctl_conns++;
+	c->deadline = evtimer_new(srv->base, server_ctl_on_deadline, c);
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->deadline == NULL || evtimer_add(c->deadline, &dl) == -1)
+		log_panic("server_ctl: cannot arm a deadline");
 	if (c->bev == NULL) {
 		(void)close(fd);
 		server_ctl_conn_free(c);

@@ -109,6 +109,7 @@ struct server_ctl_conn {
 	struct ctl_request req;
 	bool committing;		/* a submit's commit is pending */
 	bool replied;			/* close once the reply is out */
+	struct event *deadline;		/* the whole request's time limit */
 	struct spool_writer *writer;
 	char qid[32];
 	struct envelope env;
@@ -148,6 +149,8 @@ struct server {
 
 	struct server_ctl_listener *ctl;	/* control, submit */
 	struct server_ctl_conns ctl_conns;
+	size_t n_ctl_conns;
+	size_t n_ctl_committing;	/* submits waiting for their commit */
 	time_t started;
 	uint64_t n_received;		/* messages committed */
 	uint64_t n_sessions;		/* SMTP sessions accepted */
@@ -159,6 +162,11 @@ struct server {
  * old ones stay and err has the "FILE:LINE: ..." lines.  0 or -1.
  */
 int server_reload(struct server *srv, struct buf *err);
+/*
+ * During a shutdown: ends the loop once no SMTP session and no local
+ * submission waiting for its commit is left.
+ */
+void server_maybe_stopped(struct server *srv);
 
 /* server_ctl.c: the control sockets. */
 int server_ctl_open(struct server *srv, struct buf *err);
@@ -191,6 +199,8 @@ void server_conn_accept(struct server_listener *l, int fd,
 void server_conn_shutdown_all(struct server *srv);
 /* Frees every session at exit, whatever its state. */
 void server_conn_drop_all(struct server *srv);
+/* Drops the messages being received (before the spool closes). */
+void server_conn_abort_writers(struct server *srv);
 
 /* Whether the connection waits for a commit, a password check or TLS. */
 bool server_conn_is_waiting(const struct server_conn *c);
