@@ -159,6 +159,9 @@ server_ctl_command(struct server_ctl_conn *c)
 		st = CTL_USAGE;
 		text = "unknown command or wrong arguments";
 	}
+	/* A refused request has no payload, whatever was written. */
+	if (st != CTL_OK && strcmp(req->verb, "reload") != 0)
+		buf_reset(&out);
 	log_info("control uid=%u verb=%s%s%s result=%s", (unsigned)c->uid,
 	    req->verb, req->argc > 0 ? " arg=" : "",
 	    req->argc > 0 ? req->argv[0] : "", ctl_status_name(st));
@@ -200,6 +203,7 @@ server_ctl_on_commit(void *arg, int error)
 	char text[96], from[300];
 
 	c->committing = false;
+	srv->n_ctl_committing--;
 	str_sanitize(from, sizeof(from), c->env.from, strlen(c->env.from));
 	if (error != 0) {
 		log_warn("%s local submit failed uid=%u: %s", c->qid,
@@ -207,6 +211,7 @@ server_ctl_on_commit(void *arg, int error)
 		server_ctl_reply(c, CTL_TEMP, error == ENOSPC || error ==
 		    EDQUOT ? "insufficient storage in the spool, try again "
 		    "later" : "spool error, try again later", NULL);
+		server_maybe_stopped(srv);
 		return;
 	}
 	srv->n_received++;
@@ -216,6 +221,7 @@ server_ctl_on_commit(void *arg, int error)
 	queue_submit(srv->queue, c->qid);
 	(void)snprintf(text, sizeof(text), "queued as %s", c->qid);
 	server_ctl_reply(c, CTL_OK, text, NULL);
+	server_maybe_stopped(srv);
 }
 
 /* The trace field of a local submission (RFC 5321 4.4). */
@@ -236,6 +242,36 @@ server_ctl_received(struct server_ctl_conn *c, struct buf *b)
 	    "\tid %s;\r\n\t%s\r\n", c->srv->cfg->hostname, (unsigned)c->uid,
 	    user[0] != '\0' ? " " : "", user, c->qid, date) == -1)
 		log_panic("server_ctl: Received header");
+}
+
+/* Turns each CR not followed by LF into CRLF; -1 if b is full. */
+static int
+server_ctl_fix_bare_cr(struct buf *b)
+{
+	struct buf fixed;
+	size_t i, start = 0;
+
+	if (b->len == 0 || memchr(b->data, '\r', b->len) == NULL)
+		return 0;
+	buf_init(&fixed, b->len + 64, b->max);
+	for (i = 0; i < b->len; i++) {
+		if (b->data[i] != '\r' ||
+		    (i + 1 < b->len && b->data[i + 1] == '\n'))
+			continue;
+		if (buf_append(&fixed, b->data + start, i + 1 - start) == -1 ||
+		    buf_append(&fixed, "\n", 1) == -1) {
+			buf_clear(&fixed);
+			return -1;
+		}
+		start = i + 1;
+	}
+	if (buf_append(&fixed, b->data + start, b->len - start) == -1) {
+		buf_clear(&fixed);
+		return -1;
+	}
+	buf_clear(b);
+	*b = fixed;
+	return 0;
 }
 
 static bool
@@ -307,7 +343,15 @@ server_ctl_submit(struct server_ctl_conn *c)
 		server_ctl_reply(c, CTL_PERM, "message too big", NULL);
 		return;
 	}
-	if (body.len > cfg->max_message_size) {
+	if (memchr(body.data, '\0', body.len) != NULL) {
+		buf_clear(&body);
+		server_ctl_reply(c, CTL_PERM, "message contains NUL bytes",
+		    NULL);
+		return;
+	}
+	/* As SMTP stores it: no bare CR either (<CR>.<CR> smuggling). */
+	if (server_ctl_fix_bare_cr(&body) == -1 ||
+	    body.len > cfg->max_message_size) {
 		buf_clear(&body);
 		server_ctl_reply(c, CTL_PERM, "message exceeds "
 		    "max_message_size", NULL);
@@ -359,6 +403,7 @@ server_ctl_submit(struct server_ctl_conn *c)
 		return;
 	}
 	c->committing = true;
+	srv->n_ctl_committing++;
 	spool_writer_commit(c->writer, &c->env, server_ctl_on_commit, c);
 	c->writer = NULL;
 }
