@@ -120,29 +120,17 @@ queue_reschedule(struct queue *q, const char *id, time_t when,
 	return 0;
 }
 
-int
-queue_delete(struct queue *q, const char *id, struct buf *err)
+void
+queue_ctl_drop_rest(struct queue *q, struct queue_msg *m)
 {
-	struct queue_msg *m = queue_ctl_find(q, id, err);
 	size_t i;
 
-	if (m == NULL)
-		return -1;
-	log_info("%s queue deleted by the operator", m->id);
-	if (m->busy == 0 && !m->bounce_busy) {
-		queue_msg_remove(q, m);
-		return 0;
-	}
-	/*
-	 * Deliveries in flight finish; every other target is failed as
-	 * already reported, so no bounce goes out, and the message
-	 * leaves once the last delivery is back.
-	 */
 	m->held = false;
 	for (i = 0; i < m->env.n_targets; i++) {
 		struct spool_target_status *st = &m->t[i].st;
 
-		if (m->t[i].busy || st->state == SPOOL_TARGET_DELIVERED ||
+		if (m->t[i].busy || m->t[i].reporting ||
+		    st->state == SPOOL_TARGET_DELIVERED ||
 		    (st->state == SPOOL_TARGET_FAILED && st->bounced))
 			continue;
 		st->state = SPOOL_TARGET_FAILED;
@@ -154,6 +142,28 @@ queue_delete(struct queue *q, const char *id, struct buf *err)
 		if (spool_status_set_bounced(q->sp, m->id, i) == -1)
 			queue_ctl_journal_failed(m, "deletion");
 	}
+}
+
+int
+queue_delete(struct queue *q, const char *id, struct buf *err)
+{
+	struct queue_msg *m = queue_ctl_find(q, id, err);
+
+	if (m == NULL)
+		return -1;
+	log_info("%s queue deleted by the operator", m->id);
+	if (m->busy == 0 && !m->bounce_busy) {
+		queue_msg_remove(q, m);
+		return 0;
+	}
+	/*
+	 * Deliveries in flight finish; every other target, and each one
+	 * that comes back undelivered, is failed as already reported (so
+	 * no bounce goes out), and the message leaves once the last
+	 * delivery is back (queue_sched_msg).
+	 */
+	m->deleted = true;
+	queue_ctl_drop_rest(q, m);
 	queue_sched_kick(q);
 	return 0;
 }

@@ -396,19 +396,36 @@ queue_show_safe(char *out, size_t size, const char *s)
 	return str_sanitize(out, size, s, strlen(s));
 }
 
-/* Header bytes for a terminal: no control characters but CR LF TAB. */
+/*
+ * Header bytes for a terminal: no control characters but TAB, LF and
+ * the CR of a CRLF, and no C1 controls (0x80-0x9f, or U+0080-U+009F
+ * in UTF-8), which terminals may take as escape sequences.
+ */
 static int
 queue_show_put_text(struct buf *out, const struct buf *text)
 {
-	size_t i;
+	const uint8_t *p = text->data;
+	size_t i, n = text->len;
 
-	for (i = 0; i < text->len; i++) {
-		uint8_t ch = text->data[i];
-		bool ok = ch >= 0x20 ? ch != 0x7f :
-		    ch == '\r' || ch == '\n' || ch == '\t';
+	for (i = 0; i < n; i++) {
+		uint8_t ch = p[i];
+		bool ok;
 
-		if (buf_append(out, ok ? (const char *)&text->data[i] : "?",
-		    1) == -1)
+		if (ch == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f) {
+			if (buf_append(out, "??", 2) == -1)
+				return -1;
+			i++;
+			continue;
+		}
+		if (ch == '\r')
+			ok = i + 1 < n && p[i + 1] == '\n';
+		else if (ch < 0x20)
+			ok = ch == '\n' || ch == '\t';
+		else
+			ok = ch != 0x7f && (ch < 0x80 || ch > 0x9f ||
+			    (i > 0 && p[i - 1] >= 0xc0));
+		if (buf_append(out, ok ? (const char *)&p[i] : "?", 1) == -1)
 			return -1;
 	}
 	return 0;

@@ -53,6 +53,7 @@ struct queue_msg {
 	bool bounce_busy;	/* a DSN for it is being committed */
 	time_t bounce_after;	/* a failed bounce waits until then */
 	bool held;		/* an operator holds it: no attempts */
+	bool deleted;		/* deleted while deliveries were in flight */
 	time_t release_at;	/* scheduled: no attempts before; 0: none */
 	uint64_t size;		/* content bytes */
 };
@@ -149,6 +150,13 @@ const char *queue_rcpt_safe(const struct queue_msg *m, size_t i,
 time_t queue_msg_age_base(const struct queue_msg *m);
 /* The message with this id, or NULL. */
 struct queue_msg *queue_msg_find(struct queue *q, const char *id);
+
+/* queue_ctl.c */
+/*
+ * Fails every target of m that is neither delivered, nor in a job, nor
+ * reported, as reported already: nothing more is tried or bounced.
+ */
+void queue_ctl_drop_rest(struct queue *q, struct queue_msg *m);
 
 /* queue_sched.c */
 /* Runs the scheduler soon (from the loop, never recursively). */

@@ -335,6 +335,11 @@ queue_sched_msg(struct queue *q, struct queue_msg *m, time_t now)
 	size_t *local, n_local = 0, i;
 	time_t next = 0, t;
 
+	/* Deleted with jobs in flight: what comes back is dropped. */
+	if (m->deleted) {
+		queue_ctl_drop_rest(q, m);
+		return 0;
+	}
 	/* An operator's hold, or a schedule: nothing happens before. */
 	if (m->held)
 		return 0;
