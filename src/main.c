@@ -10,6 +10,9 @@
  *   tern sendmail ..., mailq     (also as argv[0]) local submission
  *   tern version | help
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -184,13 +187,38 @@ main_config_path(void)
 
 typedef int main_cli_fn(const struct config *cfg, int argc, char **argv);
 
+/* Whether path exists (readable or not: an unreadable one is an error). */
+static bool
+main_path_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 || errno != ENOENT;
+}
+
+/* sendmail options whose value is the next argument, not an option. */
+static bool
+main_sendmail_takes_value(const char *arg)
+{
+	static const char *const opts[] = { "-f", "-F", "-r", "-B", "-N",
+	    "-R", "-V", "-X", "--at" };
+	size_t i;
+
+	for (i = 0; i < N_ELEMENTS(opts); i++) {
+		if (strcmp(arg, opts[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
  * A command that talks to the server or edits its files: takes
  * "<opt> FILE" (-c, or -C for sendmail) anywhere among its arguments,
  * loads that config and runs fn with the other arguments.
  */
 static int
-main_with_config(int argc, char **argv, const char *opt, main_cli_fn *fn)
+main_with_config(int argc, char **argv, const char *opt, bool client,
+    main_cli_fn *fn)
 {
 	struct main_source src = { .path = main_config_path() };
 	const char *path = NULL;
@@ -199,6 +227,17 @@ main_with_config(int argc, char **argv, const char *opt, main_cli_fn *fn)
 	int i, n = 0, rc;
 
 	for (i = 0; i < argc; i++) {
+		if (opt[1] == 'C' && main_sendmail_takes_value(argv[i]) &&
+		    i + 1 < argc) {
+			argv[n++] = argv[i++];
+			argv[n++] = argv[i];
+			continue;
+		}
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < argc)
+				argv[n++] = argv[i++];
+			break;
+		}
 		if (strcmp(argv[i], opt) == 0) {
 			if (i + 1 >= argc) {
 				main_usage(stderr);
@@ -221,10 +260,12 @@ main_with_config(int argc, char **argv, const char *opt, main_cli_fn *fn)
 	if (path != NULL)
 		src.path = path;
 	else if (getenv("TERN_CONFIG") == NULL &&
-	    !main_file_exists(TERN_DEFAULT_CONFIG))
+	    !main_path_exists(TERN_DEFAULT_CONFIG))
 		src.path = NULL;
 	buf_init(&err, 256, 0);
-	if (main_load(&src, &cfg, &err) == -1) {
+	if ((client ? (src.path != NULL ? config_load_client(src.path, &cfg,
+	    &err) : config_load_default(&cfg, &err)) :
+	    main_load(&src, &cfg, &err)) == -1) {
 		fprintf(stderr, "%s", buf_cstr(&err));
 		buf_clear(&err);
 		/* The server checks the same file; it would refuse it too. */
@@ -283,9 +324,9 @@ main(int argc, char **argv)
 	/* Installed as sendmail or mailq (make install-links). */
 	name = name != NULL ? name + 1 : argv[0];
 	if (strcmp(name, "sendmail") == 0)
-		return main_with_config(argc, argv, "-C", cli_sendmail);
+		return main_with_config(argc, argv, "-C", true, cli_sendmail);
 	if (strcmp(name, "mailq") == 0)
-		return main_with_config(argc, argv, "-c", main_mailq);
+		return main_with_config(argc, argv, "-c", true, main_mailq);
 	if (argc < 2) {
 		main_usage(stderr);
 		return EXIT_USAGE;
@@ -296,14 +337,18 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "check-config") == 0)
 		return main_check_config(argc - 1, argv + 1);
 	if (strcmp(cmd, "user") == 0)
-		return main_with_config(argc - 1, argv + 1, "-c", cli_user);
+		return main_with_config(argc - 1, argv + 1, "-c", false,
+		    cli_user);
 	if (strcmp(cmd, "queue") == 0 || strcmp(cmd, "stats") == 0 ||
 	    strcmp(cmd, "reload") == 0)
-		return main_with_config(argc - 1, argv + 1, "-c", cli_ctl);
+		return main_with_config(argc - 1, argv + 1, "-c", true,
+		    cli_ctl);
 	if (strcmp(cmd, "sendmail") == 0)
-		return main_with_config(argc - 1, argv + 1, "-C", cli_sendmail);
+		return main_with_config(argc - 1, argv + 1, "-C", true,
+		    cli_sendmail);
 	if (strcmp(cmd, "mailq") == 0)
-		return main_with_config(argc - 1, argv + 1, "-c", main_mailq);
+		return main_with_config(argc - 1, argv + 1, "-c", true,
+		    main_mailq);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("tern %s\n", TERN_VERSION);
 		return 0;

@@ -191,6 +191,14 @@ struct config_key_info {
  */
 ATTR_WUR int config_load(const char *path, struct config **cfg_r,
     struct buf *err);
+/*
+ * The same for a command that only talks to the server (tern queue,
+ * sendmail): the files the config names (users, aliases, keys, the
+ * relay password) are not read, so users who may not read them can
+ * still use it.  Their domains have no users or aliases.
+ */
+ATTR_WUR int config_load_client(const char *path, struct config **cfg_r,
+    struct buf *err);
 
 /*
  * Loads the embedded default: 127.0.0.1:2525 as mx, domain localhost

@@ -126,6 +126,8 @@ config_check_readable(const char *path, const char *key, unsigned line,
 	struct stat st;
 	char safe[200];
 
+	if (ctx->no_files)
+		return;
 	str_sanitize(safe, sizeof(safe), path, strlen(path));
 	if (stat(path, &st) == -1) {
 		config_error(ctx, NULL, line, "%s: %s: %s", key, safe,
@@ -331,7 +333,8 @@ config_check_relay(struct config *cfg, const struct config_raw *raw,
 		config_error(ctx, NULL, config_check_line(raw,
 		    CONFIG_SECTION_RELAY, NULL, "tls", uline),
 		    "tls: AUTH over plaintext refused (user is set)");
-	if (cfg->relay_user != NULL && cfg->relay_password_file != NULL)
+	if (cfg->relay_user != NULL && cfg->relay_password_file != NULL &&
+	    !ctx->no_files)
 		config_check_password_file(cfg, pline, ctx);
 }
 

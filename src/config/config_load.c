@@ -71,6 +71,8 @@ config_load_domains(struct config *cfg, const struct config_raw *raw,
 
 		if (first == NULL || d->line < first->line)
 			first = d;
+		if (ctx->no_files)
+			continue;
 		/* Errors go to ctx; every file is still read and checked. */
 		(void)config_users_load(d, config_load_key_line(raw, d,
 		    "users"), ctx);
@@ -82,9 +84,10 @@ config_load_domains(struct config *cfg, const struct config_raw *raw,
 
 static int
 config_load_text(const char *name, const char *text, size_t len,
-    struct config **cfg_r, struct buf *err)
+    bool no_files, struct config **cfg_r, struct buf *err)
 {
-	struct config_ctx ctx = { .file = name, .err = err };
+	struct config_ctx ctx = { .file = name, .err = err,
+	    .no_files = no_files };
 	struct config_raw raw;
 	struct config *cfg;
 
@@ -104,8 +107,9 @@ config_load_text(const char *name, const char *text, size_t len,
 	return 0;
 }
 
-int
-config_load(const char *path, struct config **cfg_r, struct buf *err)
+static int
+config_load_file(const char *path, bool no_files, struct config **cfg_r,
+    struct buf *err)
 {
 	char *text;
 	size_t len;
@@ -117,23 +121,35 @@ config_load(const char *path, struct config **cfg_r, struct buf *err)
 		(void)rc;
 		return -1;
 	}
-	rc = config_load_text(path, text, len, cfg_r, err);
+	rc = config_load_text(path, text, len, no_files, cfg_r, err);
 	free(text);
 	return rc;
+}
+
+int
+config_load(const char *path, struct config **cfg_r, struct buf *err)
+{
+	return config_load_file(path, false, cfg_r, err);
+}
+
+int
+config_load_client(const char *path, struct config **cfg_r, struct buf *err)
+{
+	return config_load_file(path, true, cfg_r, err);
 }
 
 int
 config_load_string(const char *name, const char *text, struct config **cfg_r,
     struct buf *err)
 {
-	return config_load_text(name, text, strlen(text), cfg_r, err);
+	return config_load_text(name, text, strlen(text), false, cfg_r, err);
 }
 
 int
 config_load_default(struct config **cfg_r, struct buf *err)
 {
 	return config_load_text("(default)", config_load_default_text,
-	    sizeof(config_load_default_text) - 1, cfg_r, err);
+	    sizeof(config_load_default_text) - 1, false, cfg_r, err);
 }
 
 /*
@@ -194,7 +210,8 @@ config_load_default_tls(const char *cert, const char *key,
 	    users_path != NULL ? "users = " : "",
 	    users_path != NULL ? users_path : "",
 	    users_path != NULL ? "\n" : "", cert, key);
-	rc = config_load_text("(default)", text, strlen(text), cfg_r, err);
+	rc = config_load_text("(default)", text, strlen(text), false, cfg_r,
+	    err);
 	free(text);
 	return rc;
 }

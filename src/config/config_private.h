@@ -98,6 +98,12 @@ struct config_ctx {
 	const char *file;	/* the config file, for messages */
 	struct buf *err;
 	unsigned n_errors;
+	/*
+	 * The files the config names (users, aliases, certificates, the
+	 * relay password) are neither read nor checked: a client command
+	 * needs the spool and the limits only.
+	 */
+	bool no_files;
 };
 
 /* Appends "FILE:LINE: ...\n" (file NULL: ctx->file) and counts it. */
