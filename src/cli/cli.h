@@ -15,6 +15,8 @@ struct config;
 #define CLI_EXIT_USAGE 2
 /* EX_TEMPFAIL of sysexits.h: try again later (server down, disk full). */
 #define CLI_EXIT_TEMPFAIL 75
+/* EX_NOPERM: the socket is not this user's to use. */
+#define CLI_EXIT_NOPERM 77
 
 /*
  * tern user add|passwd|del|list ...: edits a domain's users file
@@ -25,7 +27,7 @@ int cli_user(const struct config *cfg, int argc, char **argv);
 /*
  * tern queue ..., tern stats, tern reload: argv[0] is "queue", "stats"
  * or "reload".  Exit 0, 1 (refused), 2 (usage), 75 (server not running
- * or busy).
+ * or busy), 77 (no permission to use the control socket).
  */
 int cli_ctl(const struct config *cfg, int argc, char **argv);
 /* mailq (sendmail -bp): the queue in the familiar layout. */

@@ -33,7 +33,8 @@ cli_ctl_write_all(int fd, const void *data, size_t len)
 	ssize_t n;
 
 	while (len > 0) {
-		n = write(fd, p, len);
+		/* A server that refuses early closes: no SIGPIPE here. */
+		n = send(fd, p, len, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -78,17 +79,14 @@ cli_ctl_call(const struct config *cfg, const char *socket_name,
 			    "(%s: %s)\n", who, sun.sun_path, strerror(e));
 		if (fd != -1)
 			(void)close(fd);
-		return e == EACCES || e == EPERM ? 1 : CLI_EXIT_TEMPFAIL;
+		return e == EACCES || e == EPERM ? CLI_EXIT_NOPERM :
+		    CLI_EXIT_TEMPFAIL;
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (cli_ctl_write_all(fd, request->data, request->len) == -1) {
-		fprintf(stderr, "%s: cannot send to the server: %s\n", who,
-		    strerror(errno));
-		(void)close(fd);
-		return CLI_EXIT_TEMPFAIL;
-	}
-	(void)shutdown(fd, SHUT_WR);
+	/* If the server stops reading early, its answer says why. */
+	if (cli_ctl_write_all(fd, request->data, request->len) == 0)
+		(void)shutdown(fd, SHUT_WR);
 	buf_init(&in, sizeof(chunk), 0);
 	rc = 0;
 	for (;;) {

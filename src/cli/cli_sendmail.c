@@ -283,9 +283,11 @@ cli_sm_exit(int rc)
 	switch (rc) {
 	case 0:
 	case CLI_EXIT_TEMPFAIL:
+	case CLI_EXIT_NOPERM:
 		return rc;
 	case CLI_EXIT_USAGE:
-		return CLI_SM_EX_USAGE;
+		/* The server found the request malformed or too big. */
+		return CLI_SM_EX_DATAERR;
 	default:
 		return CLI_SM_EX_NOUSER;
 	}

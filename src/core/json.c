@@ -70,6 +70,13 @@ json_put_string_n(struct buf *out, const char *s, size_t len)
 			if (buf_append(out, esc, 6) == -1)
 				return -1;
 			i++;
+		} else if (ch == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f) {
+			/* C1 controls, escaped like C0 ones. */
+			(void)snprintf(esc, sizeof(esc), "\\u%04x", p[i + 1]);
+			if (buf_append(out, esc, 6) == -1)
+				return -1;
+			i += 2;
 		} else if ((n = json_utf8_len(p + i, len - i)) == 0) {
 			/* U+FFFD REPLACEMENT CHARACTER */
 			if (buf_append(out, "\xef\xbf\xbd", 3) == -1)

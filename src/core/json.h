@@ -15,9 +15,9 @@ struct buf;
 
 /*
  * Appends s[len] as a JSON string with its quotes.  '"', '\\' and
- * control characters are escaped; valid UTF-8 sequences pass as they
- * are; any byte that is not part of one becomes U+FFFD.  0, or -1 when
- * out's max would be passed.
+ * control characters (C0, DEL, C1) are escaped; valid UTF-8 sequences
+ * pass as they are; any byte that is not part of one becomes U+FFFD.
+ * 0, or -1 when out's max would be passed.
  */
 ATTR_WUR int json_put_string_n(struct buf *out, const char *s, size_t len);
 /* The same for a C string; NULL is written as null. */

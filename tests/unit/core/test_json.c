@@ -31,6 +31,8 @@ test_json_escapes(void **state)
 	assert_string_equal(put(&b, "\r\n\t\x01\x7f", 5),
 	    "\"\\u000d\\u000a\\u0009\\u0001\\u007f\"");
 	assert_string_equal(put(&b, "a\0b", 3), "\"a\\u0000b\"");
+	/* U+009B (CSI) is a control too. */
+	assert_string_equal(put(&b, "\xc2\x9b[", 3), "\"\\u009b[\"");
 	/* Valid UTF-8 stays: e-acute, a CJK character, an emoji. */
 	assert_string_equal(put(&b, "\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80", 9),
 	    "\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\"");
