@@ -134,6 +134,46 @@ ans = s.recv(4096)
 s.close()
 t.ok(ans.startswith(b"perm ") and b"only submit" in ans, "submit.sock refuses operator verbs", ans)
 
+# ---- raw requests on submit.sock ---------------------------------------------
+def raw_submit(body, rcpt="bob@example.test"):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(os.path.join(srv.spool, "submit.sock"))
+    s.sendall(b"submit\nfrom alice@example.test\nrcpt %s\ndata %d\n" % (rcpt.encode(), len(body)) + body)
+    s.shutdown(socket.SHUT_WR)
+    ans = b""
+    while True:
+        d = s.recv(4096)
+        if not d:
+            break
+        ans += d
+    s.close()
+    return ans
+
+ans = raw_submit(b"Subject: t32 bare cr\r\n\r\nline\r.\rmore\r\n")
+t.ok(ans.startswith(b"ok queued as"), "a raw submit with bare CRs is taken", ans)
+m = (wait_until(lambda: box("bob", "t32 bare cr"), 10) or [b""])[0]
+t.ok(b"line\n.\nmore\n" in m and b"\r" not in m, "bare CRs are stored as line ends (no <CR>.<CR> survives)", m[-60:])
+ans = raw_submit(b"Subject: t32 nul\r\n\r\na\0b\r\n")
+t.ok(ans.startswith(b"perm ") and b"NUL" in ans, "NUL bytes are refused", ans)
+ans = raw_submit(b"x" * 10, rcpt="bob@example.test\nrcpt x")
+t.ok(ans.startswith(b"usage ") or ans.startswith(b"perm "), "a malformed head is refused", ans)
+held = []
+for i in range(4):
+    c = socket.socket(socket.AF_UNIX)
+    c.connect(os.path.join(srv.spool, "submit.sock"))
+    held.append(c)
+time.sleep(0.3)
+c = socket.socket(socket.AF_UNIX)
+c.connect(os.path.join(srv.spool, "submit.sock"))
+c.settimeout(5)
+t.ok(c.recv(4096).startswith(b"temp too many"), "a fifth connection of one uid: 'temp too many control connections'")
+c.close()
+for c in held:
+    c.close()
+time.sleep(0.3)
+ans = raw_submit(b"Subject: t32 after cap\r\n\r\nx\r\n")
+t.ok(ans.startswith(b"ok "), "room again once they close", ans)
+
 # ---- server down ------------------------------------------------------------
 t.eq(srv.stop(), 0, "SIGTERM: tern exits 0")
 rc, out, err = sendmail(["-C", srv.conf, "bob@example.test"], b"Subject: t32 down\n\nx\n")
