@@ -108,6 +108,8 @@ spool_open(const char *dir, struct spool **sp_r, struct buf *err)
 	(void)pthread_cond_init(&sp->sync_cv, NULL);
 	(void)pthread_cond_init(&sp->sync_done_cv, NULL);
 	(void)pthread_mutex_init(&sp->id_mu, NULL);
+	(void)pthread_mutex_init(&sp->spare_mu, NULL);
+	sp->spares = xcalloc(SPOOL_SPARES_MAX, sizeof(*sp->spares));
 	if (getrandom(&sp->id_rand, sizeof(sp->id_rand), 0) !=
 	    (ssize_t)sizeof(sp->id_rand))
 		sp->id_rand = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
@@ -160,6 +162,8 @@ spool_close(struct spool **spp)
 	(void)pthread_cond_destroy(&sp->sync_cv);
 	(void)pthread_cond_destroy(&sp->sync_done_cv);
 	(void)pthread_mutex_destroy(&sp->id_mu);
+	(void)pthread_mutex_destroy(&sp->spare_mu);
+	free(sp->spares);
 	free(sp->batch);
 	free(sp->dir);
 	free(sp);
@@ -191,6 +195,64 @@ spool_dispatch(struct spool *sp)
 	}
 }
 
+/*
+ * Moves a removed message to tmp/ as a spare, if the pool has room; the
+ * rename takes it out of queue/ as atomically as an unlink would.  The
+ * next writer empties it (O_TRUNC); recovery deletes spares with the
+ * rest of tmp/.
+ */
+static int
+spool_spare_keep(struct spool *sp, const char *id)
+{
+	char name[SPOOL_ID_LEN + 2];
+	int rc = -1;
+
+	struct stat st;
+
+	(void)snprintf(name, sizeof(name), "r%s", id);
+	(void)pthread_mutex_lock(&sp->spare_mu);
+	/*
+	 * Small files only, so spares hold little space.  They are not
+	 * emptied here: a crash must find either the whole message in
+	 * queue/ or nothing, never an empty file there.
+	 */
+	if (sp->n_spares < SPOOL_SPARES_MAX &&
+	    fstatat(sp->queue_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_size <= SPOOL_SPARE_MAX_BYTES &&
+	    renameat(sp->queue_fd, id, sp->tmp_fd, name) == 0) {
+		memcpy(sp->spares[sp->n_spares++], name, sizeof(name));
+		rc = 0;
+	}
+	(void)pthread_mutex_unlock(&sp->spare_mu);
+	return rc;
+}
+
+int
+spool_spare_take(struct spool *sp, const char *id)
+{
+	char name[SPOOL_ID_LEN + 2];
+	int fd;
+
+	(void)pthread_mutex_lock(&sp->spare_mu);
+	if (sp->n_spares == 0) {
+		(void)pthread_mutex_unlock(&sp->spare_mu);
+		errno = ENOENT;
+		return -1;
+	}
+	memcpy(name, sp->spares[--sp->n_spares], sizeof(name));
+	(void)pthread_mutex_unlock(&sp->spare_mu);
+	/* A rename within tmp/; the old content goes with O_TRUNC. */
+	if (renameat(sp->tmp_fd, name, sp->tmp_fd, id) == -1) {
+		(void)unlinkat(sp->tmp_fd, name, 0);
+		return -1;
+	}
+	fd = openat(sp->tmp_fd, id, O_WRONLY | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW);
+	if (fd == -1)
+		(void)unlinkat(sp->tmp_fd, id, 0);
+	return fd;
+}
+
 int
 spool_remove(struct spool *sp, const char *id)
 {
@@ -204,7 +266,8 @@ spool_remove(struct spool *sp, const char *id)
 	 * Message first: an orphaned status file is harmless (recovery
 	 * removes it), a message without its status would be redelivered.
 	 */
-	if (unlinkat(sp->queue_fd, id, 0) == -1)
+	if (spool_spare_keep(sp, id) == -1 && unlinkat(sp->queue_fd, id, 0) ==
+	    -1)
 		return -1;
 	(void)snprintf(st, sizeof(st), "%s%s", id, SPOOL_STATUS_SUFFIX);
 	if (unlinkat(sp->queue_fd, st, 0) == -1 && errno != ENOENT)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "spool/spool.h"
 
@@ -69,7 +70,26 @@ struct spool {
 	pthread_mutex_t id_mu;
 	uint64_t id_last_us;
 	uint64_t id_rand;
+
+	/*
+	 * Spare files in tmp/ ("r" + an old id), from removed messages,
+	 * for new writers to reuse (spool.c): a file system then
+	 * allocates and frees no inode per message.
+	 */
+	pthread_mutex_t spare_mu;
+	char (*spares)[SPOOL_ID_LEN + 2];
+	size_t n_spares;
 };
+
+/* Spare files kept at most, and the largest file kept as one. */
+#define SPOOL_SPARES_MAX 256
+#define SPOOL_SPARE_MAX_BYTES ((off_t)256 * 1024)
+
+/*
+ * Gives tmp/<id> a spare file, emptied, and returns it open for
+ * writing; -1 (errno) when there is none, or it could not be used.
+ */
+int spool_spare_take(struct spool *sp, const char *id);
 
 /* Whether id has the form of a spool id (so it is safe as a file name). */
 bool spool_id_is_valid(const char *id);

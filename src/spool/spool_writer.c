@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Writing one message on the loop thread: content is gathered in a
- * 64 KiB user-space buffer and written to <spool>/tmp/<id> with
- * write(2), which only reaches the page cache; the envelope record and
+ * 64 KiB user-space buffer and written to <spool>/tmp/<id> (a spare
+ * file of a removed message when there is one) with write(2), which only reaches the page cache; the envelope record and
  * trailer follow at commit.  The fsync happens later, off the loop, in
  * spool_commit.c.  A write error sticks to the writer and reaches the
  * commit callback, so a failed message can never be reported durable.
@@ -37,8 +37,10 @@ spool_writer_new(struct spool *sp, char id_r[32])
 
 	w->sp = sp;
 	spool_id_new(sp, w->id);
-	w->fd = openat(
-	    sp->tmp_fd, w->id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	w->fd = spool_spare_take(sp, w->id);
+	if (w->fd == -1)
+		w->fd = openat(sp->tmp_fd, w->id,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd == -1) {
 		int e = errno;
 

@@ -421,6 +421,14 @@ class Tern:
             out += [os.path.join(dp, f) for f in fs]
         return sorted(out)
 
+    def spool_tmp_files(self):
+        """Names in the spool's tmp/ other than spare files (r + the id of
+        a removed message, kept by a running server for reuse:
+        docs/spool.md)."""
+        d = os.path.join(self.spool, "tmp")
+        names = sorted(os.listdir(d)) if os.path.isdir(d) else []
+        return [n for n in names if not re.match(r"^r[0-9a-f]{24}$", n)]
+
     def tmp_files(self):
         """Files left in any Maildir tmp/."""
         return sorted(glob.glob(os.path.join(self.mailroot, "*", "*", "tmp", "*")))

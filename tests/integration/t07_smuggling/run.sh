@@ -240,9 +240,7 @@ for how in ("close", "reset"):
     t.eq(delivered_with_id(srv, mid), [], "client %s mid-DATA: nothing delivered" % how)
     def leftovers():
         out = srv.tmp_files()
-        tmpdir = os.path.join(srv.spool, "tmp")
-        if os.path.isdir(tmpdir):
-            out += [os.path.join(tmpdir, n) for n in os.listdir(tmpdir)]
+        out += srv.spool_tmp_files()
         for p in srv.spool_files():
             try:
                 if mid.encode() in open(p, "rb").read():

@@ -393,6 +393,52 @@ test_status_and_remove(void **state)
 }
 
 /*
+ * A removed message becomes a spare in tmp/ that the next writer takes
+ * over (same inode, old bytes gone); a large one is simply unlinked.
+ */
+static void
+test_remove_keeps_spare(void **state)
+{
+	struct fixture *f = *state;
+	struct envelope env;
+	struct stat st1, st2;
+	uint8_t *big = make_content(300 * 1024), back[64];
+	char id[32], id2[32], path[256];
+	uint64_t len;
+	int fd;
+
+	sample_envelope(&env);
+	assert_int_equal(commit_message(f->sp, &env,
+	    (const uint8_t *)"old content", 11, 11, id), 0);
+	(void)snprintf(path, sizeof(path), "%s/queue/%s", f->dir, id);
+	assert_int_equal(stat(path, &st1), 0);
+	assert_int_equal(spool_remove(f->sp, id), 0);
+	assert_int_equal(count_dir(f->dir, "queue"), 0);
+	assert_int_equal(count_dir(f->dir, "tmp"), 1);
+	assert_int_equal(commit_message(f->sp, &env,
+	    (const uint8_t *)"new", 3, 3, id2), 0);
+	assert_int_equal(count_dir(f->dir, "tmp"), 0);
+	(void)snprintf(path, sizeof(path), "%s/queue/%s", f->dir, id2);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_true(st1.st_ino == st2.st_ino);
+	fd = spool_open_content(f->sp, id2, &len);
+	assert_true(fd != -1);
+	assert_true(len == 3);
+	read_all(fd, back, 3);
+	assert_memory_equal(back, "new", 3);
+	(void)close(fd);
+	assert_int_equal(spool_remove(f->sp, id2), 0);
+	/* A file above the spare limit goes for good. */
+	assert_int_equal(commit_message(f->sp, &env, big, 300 * 1024,
+	    65536, id), 0);
+	assert_int_equal(count_dir(f->dir, "tmp"), 0);
+	assert_int_equal(spool_remove(f->sp, id), 0);
+	assert_int_equal(count_dir(f->dir, "tmp"), 0);
+	free(big);
+	envelope_clear(&env);
+}
+
+/*
  * A journal append cut short (the disk filled up; here RLIMIT_FSIZE) is
  * taken back whole: otherwise the next record would be glued to the torn
  * line and lost with it.
@@ -753,6 +799,8 @@ main(void)
 	        test_write_error_fails_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_status_and_remove, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_remove_keeps_spare, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_status_short_append, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
