@@ -32,7 +32,7 @@ queue_local_job_free(struct queue_local_job *j)
 /* Runs one job on a worker; no lock held. */
 static void
 queue_local_run(struct queue *q, struct queue_local_job *j,
-    const char *mailroot, const char *hostname)
+    const char *mailroot, const char *hostname, struct deliver_sync *sync)
 {
 	time_t now = time(NULL);
 	size_t k;
@@ -46,39 +46,60 @@ queue_local_run(struct queue *q, struct queue_local_job *j,
 			.hostname = hostname,
 			.check_existing = j->check_existing,
 			.now = now,
+			.sync = sync,
 		};
 
 		deliver_maildir_agent.deliver(&req, &j->res[k]);
 	}
 }
 
+/*
+ * A worker takes up to QUEUE_LOCAL_BATCH jobs at once, delivers them
+ * all, and syncs the mailbox directories once for the batch (group
+ * commit) before any result goes back.
+ */
 static void *
 queue_local_main(void *arg)
 {
 	struct queue *q = arg;
-	struct queue_local_job *j;
+	struct queue_local_job *batch, *j, *last;
+	struct deliver_sync sync;
 	char *mailroot, *hostname;
 	uint64_t one = 1;
+	size_t n, want;
 
+	deliver_sync_init(&sync);
 	(void)pthread_mutex_lock(&q->mu);
 	while (!q->stopping) {
 		if (q->ready == NULL) {
 			(void)pthread_cond_wait(&q->cv, &q->mu);
 			continue;
 		}
-		j = q->ready;
-		q->ready = j->next;
+		/* A fair share of what is ready, so every worker syncs. */
+		for (n = 0, j = q->ready; j != NULL && n < QUEUE_LOCAL_BATCH *
+		    QUEUE_WORKERS; j = j->next)
+			n++;
+		want = (n + QUEUE_WORKERS - 1) / QUEUE_WORKERS;
+		if (want > QUEUE_LOCAL_BATCH)
+			want = QUEUE_LOCAL_BATCH;
+		batch = last = q->ready;
+		for (n = 1; n < want && last->next != NULL; n++)
+			last = last->next;
+		q->ready = last->next;
+		last->next = NULL;
 		if (q->ready == NULL)
 			q->ready_tail = &q->ready;
 		mailroot = xstrdup(q->mailroot);
 		hostname = xstrdup(q->hostname);
 		(void)pthread_mutex_unlock(&q->mu);
-		queue_local_run(q, j, mailroot, hostname);
+		for (j = batch; j != NULL; j = j->next)
+			queue_local_run(q, j, mailroot, hostname, &sync);
+		(void)deliver_sync_flush(&sync);
 		free(mailroot);
 		free(hostname);
 		(void)pthread_mutex_lock(&q->mu);
-		j->next = q->done;
-		q->done = j;
+		last->next = q->done;
+		q->done = batch;
 		/* An eventfd write of 1 cannot fail short of a bug. */
 		if (write(q->notify_fd, &one, sizeof(one)) != sizeof(one))
 			log_panic("queue: eventfd write: %s", strerror(errno));
@@ -192,6 +213,30 @@ queue_local_submit(struct queue *q, struct queue_msg *m,
 	(void)pthread_mutex_unlock(&q->mu);
 }
 
+/*
+ * Whether job j delivered the last open targets of its message: every
+ * result is OK, no other job or DSN holds the message, and every other
+ * target is delivered already.
+ */
+static bool
+queue_local_completes(const struct queue_local_job *j)
+{
+	const struct queue_msg *m = j->m;
+	size_t i, k, n_done = 0;
+
+	if (m->busy != 1 || m->bounce_busy || m->deleted)
+		return false;
+	for (k = 0; k < j->n; k++) {
+		if (j->res[k].status != DELIVER_OK)
+			return false;
+	}
+	for (i = 0; i < m->env.n_targets; i++) {
+		if (m->t[i].st.state == SPOOL_TARGET_DELIVERED)
+			n_done++;
+	}
+	return n_done + j->n == m->env.n_targets;
+}
+
 void
 queue_local_collect(struct queue *q)
 {
@@ -204,16 +249,26 @@ queue_local_collect(struct queue *q)
 	q->done = NULL;
 	(void)pthread_mutex_unlock(&q->mu);
 	for (; j != NULL; j = next) {
+		struct queue_msg *m = j->m;
+		bool last = queue_local_completes(j);
+
 		next = j->next;
 		for (k = 0; k < j->n; k++) {
 			size_t i = j->targets[k];
 
-			j->m->t[i].busy = false;
-			queue_sched_result(q, j->m, i, j->res[k].status,
-			    j->res[k].enh, j->res[k].text, NULL, now);
+			m->t[i].busy = false;
+			queue_sched_result_ex(q, m, i, j->res[k].status,
+			    j->res[k].enh, j->res[k].text, NULL, now, last);
 		}
-		j->m->busy--;
+		m->busy--;
 		queue_local_job_free(j);
+		/*
+		 * The common case, every copy delivered in one go: the
+		 * message leaves now, without journal records that would
+		 * only be deleted with it.
+		 */
+		if (last && queue_sched_is_finished(m))
+			queue_msg_remove(q, m);
 	}
 	queue_sched_kick(q);
 }

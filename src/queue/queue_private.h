@@ -23,6 +23,8 @@
 #include "spool/spool_status.h"
 
 #define QUEUE_WORKERS 4
+/* Local jobs one worker delivers before one sync of their mailboxes. */
+#define QUEUE_LOCAL_BATCH 16
 /* A bounce whose commit failed is tried again after this long. */
 #define QUEUE_BOUNCE_RETRY_S 60
 /* Text kept per target: the reply, or the reason. */
@@ -170,6 +172,16 @@ void queue_sched_on_timer(int fd, short what, void *arg);
 void queue_sched_result(struct queue *q, struct queue_msg *m, size_t i,
     enum deliver_status status, const char *dsn, const char *text,
     const char *remote_mta, time_t now);
+/*
+ * The same; quiet: a delivery is not journaled, because the message
+ * leaves the spool at once (a crash before that only repeats a local
+ * delivery, which finds its copy).
+ */
+void queue_sched_result_ex(struct queue *q, struct queue_msg *m, size_t i,
+    enum deliver_status status, const char *dsn, const char *text,
+    const char *remote_mta, time_t now, bool quiet);
+/* Whether every target is delivered, or failed and reported. */
+bool queue_sched_is_finished(const struct queue_msg *m);
 /* Fails target i for good with dsn and text (no attempt made). */
 void queue_sched_fail(struct queue *q, struct queue_msg *m, size_t i,
     const char *dsn, const char *text, time_t now);

@@ -156,6 +156,15 @@ queue_sched_result(struct queue *q, struct queue_msg *m, size_t i,
     enum deliver_status status, const char *dsn, const char *text,
     const char *remote_mta, time_t now)
 {
+	queue_sched_result_ex(q, m, i, status, dsn, text, remote_mta, now,
+	    false);
+}
+
+void
+queue_sched_result_ex(struct queue *q, struct queue_msg *m, size_t i,
+    enum deliver_status status, const char *dsn, const char *text,
+    const char *remote_mta, time_t now, bool quiet)
+{
 	struct spool_target_status *st = &m->t[i].st;
 	const struct config *cfg = q->cfg;
 
@@ -171,7 +180,8 @@ queue_sched_result(struct queue *q, struct queue_msg *m, size_t i,
 		st->next_attempt = 0;
 		(void)!str_copy(st->dsn, dsn, sizeof(st->dsn));
 		(void)!str_copy(st->text, text, sizeof(st->text));
-		queue_journal_target(q, m, i);
+		if (!quiet)
+			queue_journal_target(q, m, i);
 		return;
 	case DELIVER_PERMFAIL:
 		queue_sched_fail(q, m, i, dsn, text, now);
@@ -308,8 +318,7 @@ queue_sched_delay_warning(struct queue *q, struct queue_msg *m, time_t now)
 	free(idx);
 }
 
-/* Whether every target is delivered, or failed and reported. */
-static bool
+bool
 queue_sched_is_finished(const struct queue_msg *m)
 {
 	size_t i;
