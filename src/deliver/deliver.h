@@ -47,7 +47,28 @@ struct deliver_request {
 	 */
 	bool check_existing;
 	time_t now; /* for the delay in the log line */
+	/*
+	 * NULL: the agent syncs the mailbox directory itself before it
+	 * reports success.  Otherwise it leaves that to the caller, who
+	 * calls deliver_sync_flush() once for a batch of deliveries
+	 * (group commit: one fsync per directory, not per message).
+	 */
+	struct deliver_sync *sync;
 };
+
+/* Directories whose fsync a batch of deliveries owes (see above). */
+struct deliver_sync {
+	struct deliver_sync_dir *dirs;
+	size_t n, cap;
+};
+
+void deliver_sync_init(struct deliver_sync *s);
+/*
+ * Syncs each directory once and forgets them.  A delivery whose
+ * directory could not be synced becomes a TEMPFAIL (its copy is found
+ * by the retry).  Returns the number of failed directories.
+ */
+size_t deliver_sync_flush(struct deliver_sync *s);
 
 typedef void deliver_fn(
     const struct deliver_request *req, struct deliver_result *res);

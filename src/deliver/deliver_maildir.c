@@ -8,6 +8,7 @@
  * 4.4) and Delivered-To; stores LF line ends, as Maildir readers expect.
  */
 #include "deliver/deliver.h"
+#include "deliver/deliver_private.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -312,11 +313,14 @@ out:
 	return rc;
 }
 
-/* Writes tmp/<name>, syncs it, links it into new/, syncs new/. */
+/*
+ * Writes tmp/<name>, syncs it, links it into new/, syncs new/ (or
+ * leaves that to the batch's deliver_sync_flush()).
+ */
 static int
 deliver_maildir_store(const struct deliver_request *req,
-    const struct deliver_maildir_box *b, const char *name, bool *dup_r,
-    const char **what_r)
+    const struct deliver_maildir_box *b, const char *name,
+    struct deliver_result *res, bool *dup_r, const char **what_r)
 {
 	const struct envelope_target *t = &req->env->targets[req->target];
 	struct buf head;
@@ -367,7 +371,10 @@ deliver_maildir_store(const struct deliver_request *req,
 	}
 	(void)unlinkat(b->tmp_fd, name, 0);
 	*what_r = "sync new/";
-	if (fsync(b->new_fd) == -1)
+	/* With a batch, new/ is synced once for all (deliver_sync.c). */
+	if ((req->sync == NULL ||
+	    deliver_sync_add(req->sync, b->new_fd, res) == -1) &&
+	    fsync(b->new_fd) == -1)
 		goto fail;
 	buf_clear(&head);
 	(void)close(in);
@@ -446,8 +453,8 @@ deliver_maildir(const struct deliver_request *req, struct deliver_result *res)
 		(void)unlinkat(box.tmp_fd, buf_cstr(&name), 0);
 		deliver_result_set(res, DELIVER_OK, "2.0.0", "already there");
 		note = "already delivered";
-	} else if (deliver_maildir_store(
-	               req, &box, buf_cstr(&name), &exists, &what) == -1) {
+	} else if (deliver_maildir_store(req, &box, buf_cstr(&name), res,
+	               &exists, &what) == -1) {
 		deliver_result_errno(res, errno, what);
 	} else {
 		deliver_result_set(res, DELIVER_OK, "2.0.0", "delivered");
