@@ -257,23 +257,6 @@ server_ctl_on_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	bufferevent_enable(c->bev, EV_READ);
 }
 
-/*
- * Whether a server answers at path: then another tern owns this spool
- * and this one must not start.
- */
-static bool
-server_ctl_is_live(const struct sockaddr_un *sun)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool live;
-
-	if (fd == -1)
-		return false;
-	live = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
-	(void)close(fd);
-	return live;
-}
-
 static int
 server_ctl_listen(struct server *srv, struct server_ctl_listener *l,
     const char *name, mode_t mode, struct buf *err)
@@ -290,11 +273,7 @@ server_ctl_listen(struct server *srv, struct server_ctl_listener *l,
 		    sizeof(sun.sun_path) - strlen(name) - 2);
 		return -1;
 	}
-	if (server_ctl_is_live(&sun)) {
-		(void)!buf_printf(err, "another tern is running on the spool "
-		    "%s (%s answers)", srv->cfg->spool, sun.sun_path);
-		return -1;
-	}
+	/* The spool's lock is ours: a socket left here is stale. */
 	(void)unlink(sun.sun_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||

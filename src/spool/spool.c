@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -70,6 +71,17 @@ spool_open_dirs(struct spool *sp, struct buf *err)
 		    err, "spool %s: %s", sp->dir, strerror(errno));
 		return -1;
 	}
+	/*
+	 * One process per spool: the lock on the directory lasts as long
+	 * as the spool is open (the fd is kept), and dies with a crash.
+	 */
+	if (flock(root, LOCK_EX | LOCK_NB) == -1) {
+		(void)!buf_printf(err, "spool %s: %s", sp->dir,
+		    errno == EWOULDBLOCK ? "in use: another tern is running "
+		    "on this spool" : strerror(errno));
+		(void)close(root);
+		return -1;
+	}
 	for (i = 0; i < N_ELEMENTS(spool_subdirs); i++) {
 		if (mkdirat(root, spool_subdirs[i], 0700) == 0)
 			created = true;
@@ -83,7 +95,7 @@ spool_open_dirs(struct spool *sp, struct buf *err)
 	/* The new directories' entries must survive a crash too. */
 	if (created && fsync(root) == -1)
 		goto fail;
-	(void)close(root);
+	sp->root_fd = root;
 	return 0;
 fail:
 	(void)!buf_printf(err, "spool %s/%s: %s", sp->dir,
@@ -100,6 +112,7 @@ spool_open(const char *dir, struct spool **sp_r, struct buf *err)
 
 	sp->dir = xstrdup(dir);
 	sp->tmp_fd = sp->queue_fd = sp->corrupt_fd = sp->notify_fd = -1;
+	sp->root_fd = -1;
 	sp->pending_tail = &sp->pending;
 	sp->done_tail = &sp->done;
 	(void)pthread_mutex_init(&sp->mu, NULL);
@@ -150,6 +163,8 @@ spool_close(struct spool **spp)
 	}
 	if (sp->notify_fd != -1)
 		(void)close(sp->notify_fd);
+	if (sp->root_fd != -1)
+		(void)close(sp->root_fd);	/* and the lock with it */
 	if (sp->tmp_fd != -1)
 		(void)close(sp->tmp_fd);
 	if (sp->queue_fd != -1)

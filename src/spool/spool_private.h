@@ -39,6 +39,7 @@ struct spool_commit {
 
 struct spool {
 	char *dir;
+	int root_fd;    /* <dir>, flock()ed while open */
 	int tmp_fd;     /* <dir>/tmp */
 	int queue_fd;   /* <dir>/queue */
 	int corrupt_fd; /* <dir>/corrupt */

@@ -392,6 +392,21 @@ test_status_and_remove(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+/* One process per spool: a second open of the directory is refused. */
+static void
+test_spool_locked(void **state)
+{
+	struct fixture *f = *state;
+	struct spool *sp2 = NULL;
+	struct buf err;
+
+	buf_init(&err, 0, 0);
+	assert_int_equal(spool_open(f->dir, &sp2, &err), -1);
+	assert_null(sp2);
+	assert_non_null(strstr(buf_cstr(&err), "another tern is running"));
+	buf_clear(&err);
+}
+
 /*
  * A removed message becomes a spare in tmp/ that the next writer takes
  * over (same inode, old bytes gone); a large one is simply unlinked.
@@ -801,6 +816,8 @@ main(void)
 	        test_status_and_remove, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_remove_keeps_spare, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_spool_locked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_status_short_append, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
