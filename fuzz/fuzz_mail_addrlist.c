@@ -5,7 +5,7 @@
  * normalization with and without the "." end).  Checked: every address
  * is non-empty, at most MAIL_ADDR_MAX_BYTES, NUL-terminated, free of
  * control bytes but HTAB, and parses again to itself; no Bcc is left in
- * the header after removal; normalized text has no bare LF, ends in
+ * the header after removal; normalized text has no bare LF or CR, ends in
  * CRLF and does not change when normalized again.
  */
 #include <stddef.h>
@@ -126,6 +126,8 @@ fuzz_mail_addrlist_lines(const uint8_t *data, size_t size, bool dot_ends)
 	for (i = 0; i < out.len; i++) {
 		if (out.data[i] == '\n')
 			ASSERT(i > 0 && out.data[i - 1] == '\r');
+		if (out.data[i] == '\r')
+			ASSERT(i + 1 < out.len && out.data[i + 1] == '\n');
 	}
 	buf_init(&again, 0, 0);
 	ASSERT(

@@ -219,10 +219,9 @@ static int
 cli_sm_missing_headers(const struct cli_sm *sm, const struct buf *msg,
     const char *sender, struct buf *out)
 {
-	char date[64], name[200];
+	char date[WHEN_RFC5322_SIZE], name[200];
 	uint8_t rnd[8];
 	time_t now = time(NULL);
-	struct tm tm;
 	size_t i, o = 0;
 
 	if (!mail_header_has(msg->data, msg->len, "From")) {
@@ -245,9 +244,7 @@ cli_sm_missing_headers(const struct cli_sm *sm, const struct buf *msg,
 		}
 	}
 	if (!mail_header_has(msg->data, msg->len, "Date")) {
-		(void)localtime_r(&now, &tm);
-		(void)strftime(date, sizeof(date),
-		    "%a, %d %b %Y %H:%M:%S %z", &tm);
+		when_format_rfc5322(now, date, sizeof(date));
 		if (buf_printf(out, "Date: %s\r\n", date) == -1)
 			return -1;
 	}

@@ -62,39 +62,6 @@ config_name_is_atext(unsigned char c)
 	    strchr("!#$%&'*+-=?^_`{|}~", c) != NULL);
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629), or 0. */
-static size_t
-config_name_utf8_len(const unsigned char *s, size_t left)
-{
-	size_t n, i;
-	uint32_t cp;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > left)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 bool
 config_name_is_local(const char *s, size_t len)
 {
@@ -109,7 +76,7 @@ config_name_is_local(const char *s, size_t len)
 		n = 1;
 		if (u[i] >= 0x80) {
 			/* RFC 6531 3.3: UTF-8 local parts with SMTPUTF8. */
-			n = config_name_utf8_len(u + i, len - i);
+			n = str_utf8_len(u + i, len - i);
 			if (n == 0)
 				return false;
 		} else if (u[i] == '.') {

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * JSON string output.  UTF-8 is checked as RFC 3629 defines it: no
- * overlong forms, no surrogates, nothing above U+10FFFF.
+ * JSON string output; UTF-8 is checked by str_utf8_len() (RFC 3629).
  */
 #include "core/json.h"
 
@@ -10,42 +9,7 @@
 #include <string.h>
 
 #include "core/buf.h"
-
-/* The length of the valid UTF-8 sequence at p[0..len), or 0. */
-static size_t
-json_utf8_len(const uint8_t *p, size_t len)
-{
-	size_t n, i;
-	uint32_t cp, min;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = p[0] & 0x1f;
-		min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = p[0] & 0x0f;
-		min = 0x800;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = p[0] & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n > len)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
+#include "core/str.h"
 
 int
 json_put_string_n(struct buf *out, const char *s, size_t len)
@@ -77,7 +41,11 @@ json_put_string_n(struct buf *out, const char *s, size_t len)
 			if (buf_append(out, esc, 6) == -1)
 				return -1;
 			i += 2;
-		} else if ((n = json_utf8_len(p + i, len - i)) == 0) {
+		} else if (ch < 0x80) {
+			if (buf_append(out, p + i, 1) == -1)
+				return -1;
+			i++;
+		} else if ((n = str_utf8_len(p + i, len - i)) == 0) {
 			/* U+FFFD REPLACEMENT CHARACTER */
 			if (buf_append(out, "\xef\xbf\xbd", 3) == -1)
 				return -1;

@@ -56,4 +56,11 @@ bool str_has_case_prefix(const char *s, const char *prefix);
  */
 char *str_sanitize(char *out, size_t out_size, const void *in, size_t len);
 
+/*
+ * The length (2 to 4) of the well-formed UTF-8 sequence of a non-ASCII
+ * character at p[0..left) (RFC 3629: no overlong forms, no surrogates,
+ * nothing past U+10FFFF), or 0.
+ */
+size_t str_utf8_len(const void *p, size_t left);
+
 #endif

@@ -253,3 +253,23 @@ when_format(time_t t, char *buf, size_t size)
 	    (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
 	ASSERT(n == WHEN_FORMAT_SIZE - 1);
 }
+
+void
+when_format_rfc5322(time_t t, char *buf, size_t size)
+{
+	static const char days[7][4] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
+	};
+	static const char months[12][4] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+		"Oct", "Nov", "Dec",
+	};
+	struct tm tm;
+
+	ASSERT(size >= WHEN_RFC5322_SIZE);
+	if (gmtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	(void)snprintf(buf, size, "%s, %02d %s %04d %02d:%02d:%02d +0000",
+	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}

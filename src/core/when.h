@@ -46,4 +46,13 @@ ATTR_WUR int when_parse(const char *s, time_t now, time_t *out_r);
  */
 void when_format(time_t t, char *buf, size_t size);
 
+/* Bytes when_format_rfc5322() needs at most. */
+#define WHEN_RFC5322_SIZE 40
+/*
+ * Writes t as an RFC 5322 3.3 date-time in UTC, "Tue, 26 Nov 2024
+ * 17:38:00 +0000", for Date: and Received: fields; names come from
+ * tables, so the locale plays no part.  size >= WHEN_RFC5322_SIZE.
+ */
+void when_format_rfc5322(time_t t, char *buf, size_t size);
+
 #endif

@@ -124,22 +124,9 @@ ctl_next_line(const uint8_t *data, size_t len, size_t *off,
 static int
 ctl_number(const uint8_t *p, size_t len, uint64_t max, uint64_t *v_r)
 {
-	uint64_t v = 0;
-	size_t i;
-
-	if (len == 0 || len > 20 || (len > 1 && p[0] == '0'))
+	if (len > 1 && p[0] == '0')
 		return -1;
-	for (i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		uint64_t d = (uint64_t)(p[i] - '0');
-
-		if (d > max || v > (max - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*v_r = v;
-	return 0;
+	return parse_uint_n((const char *)p, len, 0, max, v_r);
 }
 
 /* "key value": the value after "key ", or NULL. */

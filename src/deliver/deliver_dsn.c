@@ -14,30 +14,10 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/when.h"
 
 /* Longest field value copied from a peer, before the line is folded. */
 #define DELIVER_DSN_VALUE_MAX_BYTES 900
-
-void
-deliver_dsn_date(time_t t, char out[DELIVER_DSN_DATE_BYTES])
-{
-	static const char days[7][4] = {
-		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
-	};
-	static const char months[12][4] = {
-		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
-		"Oct", "Nov", "Dec",
-	};
-	struct tm tm;
-
-	/* Names from tables, not strftime: the locale plays no part. */
-	if (gmtime_r(&t, &tm) == NULL)
-		memset(&tm, 0, sizeof(tm));
-	(void)snprintf(out, DELIVER_DSN_DATE_BYTES,
-	    "%s, %02d %s %04d %02d:%02d:%02d +0000",
-	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 size_t
 deliver_dsn_header_len(const uint8_t *content, size_t len)
@@ -116,9 +96,9 @@ static int
 deliver_dsn_header(const struct deliver_dsn *d, const char *boundary,
     struct buf *out)
 {
-	char date[DELIVER_DSN_DATE_BYTES];
+	char date[WHEN_RFC5322_SIZE];
 
-	deliver_dsn_date(d->now, date);
+	when_format_rfc5322(d->now, date, sizeof(date));
 	if (buf_printf(out, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
 	    "To: <", d->hostname) == -1 ||
 	    deliver_dsn_text(out, d->to, DELIVER_DSN_VALUE_MAX_BYTES) == -1)
@@ -142,7 +122,7 @@ static int
 deliver_dsn_human(const struct deliver_dsn *d, const char *boundary,
     struct buf *out)
 {
-	char until[DELIVER_DSN_DATE_BYTES];
+	char until[WHEN_RFC5322_SIZE];
 	size_t i;
 
 	if (buf_printf(out, "--%s\r\n"
@@ -159,7 +139,7 @@ deliver_dsn_human(const struct deliver_dsn *d, const char *boundary,
 		    -1)
 			return -1;
 		if (d->retry_until != 0) {
-			deliver_dsn_date(d->retry_until, until);
+			when_format_rfc5322(d->retry_until, until, sizeof(until));
 			if (buf_printf(out, "It gives up after %s.\r\n",
 			    until) == -1)
 				return -1;
@@ -197,10 +177,10 @@ static int
 deliver_dsn_status(const struct deliver_dsn *d, const char *boundary,
     struct buf *out)
 {
-	char date[DELIVER_DSN_DATE_BYTES];
+	char date[WHEN_RFC5322_SIZE];
 	size_t i;
 
-	deliver_dsn_date(d->arrival, date);
+	when_format_rfc5322(d->arrival, date, sizeof(date));
 	if (buf_printf(out, "--%s\r\n"
 	    "Content-Description: Delivery report\r\n"
 	    "Content-Type: message/delivery-status\r\n"
@@ -236,13 +216,13 @@ deliver_dsn_status(const struct deliver_dsn *d, const char *boundary,
 		    "X-tern; ", r->diagnostic) == -1)
 			return -1;
 		if (r->last_attempt != 0) {
-			deliver_dsn_date(r->last_attempt, date);
+			when_format_rfc5322(r->last_attempt, date, sizeof(date));
 			if (buf_printf(out, "Last-Attempt-Date: %s\r\n",
 			    date) == -1)
 				return -1;
 		}
 		if (d->delayed && d->retry_until != 0) {
-			deliver_dsn_date(d->retry_until, date);
+			when_format_rfc5322(d->retry_until, date, sizeof(date));
 			if (buf_printf(out, "Will-Retry-Until: %s\r\n",
 			    date) == -1)
 				return -1;

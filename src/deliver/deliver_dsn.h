@@ -65,8 +65,4 @@ ATTR_WUR int deliver_dsn_build(const struct deliver_dsn *d, struct buf *out);
  */
 size_t deliver_dsn_header_len(const uint8_t *content, size_t len);
 
-/* RFC 5322 3.3 date-time in UTC: "Tue, 26 Nov 2024 17:38:00 +0000". */
-#define DELIVER_DSN_DATE_BYTES 128
-void deliver_dsn_date(time_t t, char out[DELIVER_DSN_DATE_BYTES]);
-
 #endif

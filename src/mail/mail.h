@@ -33,9 +33,10 @@ struct buf;
 
 /*
  * Converts in[0..len) to CRLF line endings and appends it to out.
- * "\r\n" stays, a bare "\n" becomes "\r\n", and a bare "\r" (one not
- * followed by "\n", also at the very end) is copied as it is.  The last
- * line gets a CRLF when it lacks one; empty input gives empty output.
+ * "\r\n" stays, and a bare "\n" or a bare "\r" (one not followed by
+ * "\n", also at the very end) becomes "\r\n", as SMTP would store it.
+ * The last line gets a CRLF when it lacks one; empty input gives empty
+ * output.
  * Dots are copied as they are (no dot-stuffing, ".." stays "..").
  *
  * With dot_ends (sendmail without -i), a line that is exactly "."

@@ -2,7 +2,8 @@
 /*
  * Line endings of a message handed to tern sendmail: local programs
  * write LF, SMTP and the spool want CRLF (RFC 5322 2.1, RFC 5321
- * 2.3.8).  The old "." terminator of sendmail is honoured on request.
+ * 2.3.8), and a bare CR never reaches the spool (it is how <CR>.<CR>
+ * smuggling starts), so every CRLF, LF or CR ends a line.  The old "." terminator of sendmail is honoured on request.
  * Dot-stuffing is the SMTP client's job, not done here.
  */
 #include "mail/mail.h"
@@ -11,26 +12,29 @@
 
 #include "core/buf.h"
 
+/* The end of the line starting at in[pos]: the first CR or LF, or len. */
+static size_t
+mail_lines_end(const uint8_t *in, size_t len, size_t pos)
+{
+	while (pos < len && in[pos] != '\r' && in[pos] != '\n')
+		pos++;
+	return pos;
+}
+
 int
 mail_lines_normalize(const uint8_t *in, size_t len, bool dot_ends,
     struct buf *out, size_t *consumed_r)
 {
-	const uint8_t *nl;
 	size_t pos = 0, next, text;
 
 	while (pos < len) {
 		/* One line: in[pos..text) then its ending, up to next. */
-		nl = memchr(in + pos, '\n', len - pos);
-		if (nl != NULL) {
-			next = (size_t)(nl - in) + 1;
-			text = next - 1;
-			if (text > pos && in[text - 1] == '\r')
-				text--;
-		} else {
-			/* The last line, without an ending. */
-			next = len;
-			text = len;
-		}
+		text = mail_lines_end(in, len, pos);
+		next = text;
+		if (next < len && in[next] == '\r')
+			next++;
+		if (next < len && in[next] == '\n')
+			next++;
 		if (dot_ends && text - pos == 1 && in[pos] == '.') {
 			len = next;
 			break;

@@ -198,15 +198,19 @@ queue_msg_remove(struct queue *q, struct queue_msg *m)
 	queue_msg_free(m);
 }
 
-static void
-queue_load_size(struct queue *q, struct queue_msg *m)
+uint64_t
+queue_msg_size(struct queue *q, struct queue_msg *m)
 {
-	int fd = spool_open_content(q->sp, m->id, &m->size);
+	uint64_t len;
+	int fd;
 
-	if (fd == -1)
-		m->size = 0;
-	else
+	/* Asked for by listings only, so not read at every load. */
+	if (m->size == 0 && (fd = spool_open_content(q->sp, m->id, &len)) !=
+	    -1) {
+		m->size = len;
 		(void)close(fd);
+	}
+	return m->size;
 }
 
 struct queue_msg *
@@ -290,7 +294,6 @@ queue_load(struct queue *q, const char *id, bool recovered)
 	m->release_at = st.has_release ? (time_t)st.release_at :
 	    m->env.hold_until;
 	m->recovered = recovered;
-	queue_load_size(q, m);
 	TAILQ_INSERT_TAIL(&q->msgs, m, entry);
 	queue_sched_kick(q);
 }

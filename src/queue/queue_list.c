@@ -250,7 +250,7 @@ int
 queue_list(struct queue *q, enum queue_list_format fmt, time_t now,
     struct buf *out)
 {
-	const struct queue_msg *m;
+	struct queue_msg *m;
 	uint64_t bytes = 0;
 	size_t n = 0;
 
@@ -263,6 +263,7 @@ queue_list(struct queue *q, enum queue_list_format fmt, time_t now,
 	TAILQ_FOREACH(m, &q->msgs, entry) {
 		int rc = 0;
 
+		(void)queue_msg_size(q, m);
 		switch (fmt) {
 		case QUEUE_LIST_JSON:
 			rc = (n > 0 && buf_append_str(out, ",") == -1) ? -1 :
@@ -435,7 +436,7 @@ int
 queue_show(struct queue *q, const char *id, bool json, time_t now,
     struct buf *out, struct buf *err)
 {
-	const struct queue_msg *m = queue_msg_find(q, id);
+	struct queue_msg *m = queue_msg_find(q, id);
 	struct buf head;
 	char s[WHEN_FORMAT_SIZE], s_client[80], s_helo[300], s_auth[300];
 	int rc = -1;
@@ -445,6 +446,7 @@ queue_show(struct queue *q, const char *id, bool json, time_t now,
 		    id);
 		return -1;
 	}
+	(void)queue_msg_size(q, m);
 	buf_init(&head, 4096, QUEUE_SHOW_HEADER_MAX_BYTES);
 	queue_show_headers(q, m, &head);
 	if (json) {

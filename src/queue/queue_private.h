@@ -57,7 +57,7 @@ struct queue_msg {
 	bool held;		/* an operator holds it: no attempts */
 	bool deleted;		/* deleted while deliveries were in flight */
 	time_t release_at;	/* scheduled: no attempts before; 0: none */
-	uint64_t size;		/* content bytes */
+	uint64_t size;		/* content bytes; 0: not read yet */
 };
 TAILQ_HEAD(queue_msgs, queue_msg);
 
@@ -150,6 +150,8 @@ const char *queue_rcpt_safe(const struct queue_msg *m, size_t i,
  * the day it is released).
  */
 time_t queue_msg_age_base(const struct queue_msg *m);
+/* m's content size, read from the spool the first time (listings). */
+uint64_t queue_msg_size(struct queue *q, struct queue_msg *m);
 /* The message with this id, or NULL. */
 struct queue_msg *queue_msg_find(struct queue *q, const char *id);
 

@@ -234,7 +234,6 @@ server_ctl_on_accept(struct evconnlistener *evl, evutil_socket_t fd,
 	c->srv = srv;
 	c->submit_only = l->submit_only;
 	c->uid = cred.uid;
-	c->pid = cred.pid;
 	ctl_request_init(&c->req);
 	envelope_init(&c->env);
 	/* The largest submit: its head, the message, CRLF growth aside. */

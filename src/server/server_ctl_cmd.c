@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 
 #include "core/log.h"
 #include "core/str.h"
+#include "core/when.h"
 #include "core/xalloc.h"
 #include "mail/mail.h"
 #include "policy/policy.h"
@@ -224,54 +224,20 @@ server_ctl_on_commit(void *arg, int error)
 	server_maybe_stopped(srv);
 }
 
-/* The trace field of a local submission (RFC 5321 4.4). */
+/*
+ * The trace field of a local submission (RFC 5321 4.4).  The uid, not
+ * the user name: a passwd lookup may block (NSS) and this is the loop.
+ */
 static void
 server_ctl_received(struct server_ctl_conn *c, struct buf *b)
 {
-	char date[64], user[64] = "";
-	struct passwd *pw = getpwuid(c->uid);
-	time_t now = time(NULL);
-	struct tm tm;
+	char date[WHEN_RFC5322_SIZE];
 
-	if (pw != NULL)
-		str_sanitize(user, sizeof(user), pw->pw_name,
-		    strlen(pw->pw_name));
-	(void)localtime_r(&now, &tm);
-	(void)strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	if (buf_printf(b, "Received: by %s (tern, from userid %u%s%s)\r\n"
+	when_format_rfc5322(time(NULL), date, sizeof(date));
+	if (buf_printf(b, "Received: by %s (tern, from userid %u)\r\n"
 	    "\tid %s;\r\n\t%s\r\n", c->srv->cfg->hostname, (unsigned)c->uid,
-	    user[0] != '\0' ? " " : "", user, c->qid, date) == -1)
+	    c->qid, date) == -1)
 		log_panic("server_ctl: Received header");
-}
-
-/* Turns each CR not followed by LF into CRLF; -1 if b is full. */
-static int
-server_ctl_fix_bare_cr(struct buf *b)
-{
-	struct buf fixed;
-	size_t i, start = 0;
-
-	if (b->len == 0 || memchr(b->data, '\r', b->len) == NULL)
-		return 0;
-	buf_init(&fixed, b->len + 64, b->max);
-	for (i = 0; i < b->len; i++) {
-		if (b->data[i] != '\r' ||
-		    (i + 1 < b->len && b->data[i + 1] == '\n'))
-			continue;
-		if (buf_append(&fixed, b->data + start, i + 1 - start) == -1 ||
-		    buf_append(&fixed, "\n", 1) == -1) {
-			buf_clear(&fixed);
-			return -1;
-		}
-		start = i + 1;
-	}
-	if (buf_append(&fixed, b->data + start, b->len - start) == -1) {
-		buf_clear(&fixed);
-		return -1;
-	}
-	buf_clear(b);
-	*b = fixed;
-	return 0;
 }
 
 static bool
@@ -335,7 +301,10 @@ server_ctl_submit(struct server_ctl_conn *c)
 		    "max_hold", NULL);
 		return;
 	}
-	/* The content in CRLF lines, as SMTP would have stored it. */
+	/*
+	 * The content in CRLF lines, as SMTP would have stored it: a bare
+	 * CR or LF ends a line (no <CR>.<CR> reaches the spool).
+	 */
 	buf_init(&body, req->data_len + 1024, 2 * req->data_len + 1024);
 	if (mail_lines_normalize(data, req->data_len, false, &body, &used) ==
 	    -1) {
@@ -349,9 +318,7 @@ server_ctl_submit(struct server_ctl_conn *c)
 		    NULL);
 		return;
 	}
-	/* As SMTP stores it: no bare CR either (<CR>.<CR> smuggling). */
-	if (server_ctl_fix_bare_cr(&body) == -1 ||
-	    body.len > cfg->max_message_size) {
+	if (body.len > cfg->max_message_size) {
 		buf_clear(&body);
 		server_ctl_reply(c, CTL_PERM, "message exceeds "
 		    "max_message_size", NULL);

@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "core/str.h"
+#include "core/when.h"
 #include "core/xalloc.h"
 #include "config/config.h"
 #include "policy/policy.h"
@@ -70,14 +71,11 @@ static int
 server_message_received(struct server_conn *c, struct buf *b)
 {
 	const struct envelope *env = smtp_session_envelope(c->session);
-	char helo[256], date[64], rcpt[300];
-	time_t now = time(NULL);
-	struct tm tm;
+	char helo[256], date[WHEN_RFC5322_SIZE], rcpt[300];
 
 	server_message_header_safe(helo, sizeof(helo),
 	    env->helo != NULL ? env->helo : "unknown");
-	(void)localtime_r(&now, &tm);
-	(void)strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	when_format_rfc5322(time(NULL), date, sizeof(date));
 	if (buf_printf(b, "Received: from %s ([%s])\r\n\tby %s (tern) with "
 	    "%s", helo, c->addr, c->srv->cfg->hostname,
 	    smtp_session_protocol(c->session)) == -1)

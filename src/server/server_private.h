@@ -103,7 +103,6 @@ struct server_ctl_conn {
 	struct bufferevent *bev;	/* NULL once the client has gone */
 	bool submit_only;		/* came in on submit.sock */
 	uid_t uid;			/* the peer's, from SO_PEERCRED */
-	pid_t pid;
 	struct buf in;
 	bool have_head;
 	struct ctl_request req;

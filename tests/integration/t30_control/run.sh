@@ -14,7 +14,7 @@ TERN_ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 require_tern
 
 "$PY" - <<'PYEOF'
-import json, os, re, smtplib, stat, time
+import json, os, re, smtplib, stat, subprocess, time
 from tern import Tap, Tern, message, header, wait_until, run, spawn, record_pid
 
 t = Tap()
@@ -101,6 +101,8 @@ if m:
          "message object has the documented keys")
 rc, out, err = tern("queue", "list")
 t.ok(rc == 0 and mid in out and "deferred" in out and "far@remote.test" in out, "queue list (text) names id, state, recipient", out)
+r = subprocess.run([T, "queue", "list"], capture_output=True, env=dict(os.environ, TERN_CONFIG=srv.conf))
+t.ok(r.returncode == 0 and mid.encode() in r.stdout, "without -c, $TERN_CONFIG names the config", r.stderr)
 rc, out, err = run([mailq, "-c", srv.conf])
 t.ok(rc == 0 and mid in out and "Request." in out and "far@remote.test" in out, "mailq shows it, Postfix style", out)
 rc, out, err = tern("queue", "show", mid)
@@ -119,7 +121,7 @@ rc, out, err = tern("queue", "hold", mid)
 t.eq(rc, 0, "queue hold: exit 0", err)
 t.eq((find(mid) or {}).get("state"), "held", "held")
 t.eq((find(mid) or {}).get("recipients", [{}])[0].get("state"), "held", "its recipient shows held")
-t.ok(srv.stop() is not False, "tern stops")
+t.eq(srv.stop(), 0, "tern stops (SIGTERM, exit 0)")
 t.ok(srv.start(write=False), "tern starts again")
 t.eq((find(mid) or {}).get("state"), "held", "still held after a restart (journaled)")
 rc, out, err = tern("queue", "flush", mid)

@@ -63,7 +63,7 @@ m = msgs[0] if msgs else b""
 t.ok(b"\n.\nA line with a single dot" in m, "-i: a lone dot does not end the message", m[-200:])
 t.ok(header(m, "Date") and header(m, "Message-ID"), "missing Date and Message-ID are added", m[:600])
 t.eq(header(m, "From"), "Cron Daemon <root@example.test>", "an existing From is kept")
-t.ok(b"(tern, from userid 0" in m, "the trace header names the submitting uid", m[:300])
+t.ok(b"(tern, from userid 0)" in m, "the trace header names the submitting uid", m[:300])
 t.eq(header(m, "Return-Path"), "<root@" + srv.hostname + ">", "default sender: login@hostname")
 
 # ---- arguments, -f, -F, the lone dot, LF ------------------------------------
@@ -106,6 +106,10 @@ os.symlink(T, link)
 rc, out, err = sendmail(["-C", srv.conf, "dave@example.test"], b"Subject: t32 argv0\n\nvia the link\n", argv0=link)
 t.eq(rc, 0, "argv[0] = sendmail, -C FILE: exit 0", err)
 t.ok(wait_until(lambda: box("dave", "t32 argv0"), 10), "... delivered")
+r = subprocess.run([link, "dave@example.test"], input=b"Subject: t32 env\n\nvia TERN_CONFIG\n",
+                   capture_output=True, env=dict(os.environ, TERN_CONFIG=srv.conf))
+t.eq(r.returncode, 0, "called as sendmail without -C: $TERN_CONFIG names the config", r.stderr)
+t.ok(wait_until(lambda: box("dave", "t32 env"), 10), "... delivered")
 rc, out, err = run([link, "-bp", "-C", srv.conf])
 t.ok(rc == 0 and ("Request" in out or "Mail queue is empty" in out), "sendmail -bp lists the queue", (rc, out, err))
 
@@ -119,7 +123,7 @@ if os.getuid() == 0:
     rc, out, err = sendmail(["-C", srv.conf, "bob@example.test"], b"Subject: t32 nobody\n\nfrom nobody\n", user="nobody")
     t.eq(rc, 0, "user nobody submits through submit.sock: exit 0", err)
     m = (wait_until(lambda: box("bob", "t32 nobody"), 10) or [b""])[0]
-    t.ok(b"from userid %d nobody" % pwd.getpwnam("nobody").pw_uid in m, "the trace header names nobody's uid", m[:300])
+    t.ok(b"from userid %d)" % pwd.getpwnam("nobody").pw_uid in m, "the trace header names nobody's uid", m[:300])
     rc, out, err = run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
                         T, "queue", "list", "-c", srv.conf])
     t.ok(rc == 77 and "permission denied" in err, "nobody may not use control.sock: exit 77 (EX_NOPERM)", (rc, err))

@@ -310,6 +310,21 @@ test_when_ignores_tz(void **state)
 	tzset();
 }
 
+/* RFC 5322 dates: UTC, English names whatever the locale. */
+static void
+test_when_rfc5322(void **state)
+{
+	char buf[WHEN_RFC5322_SIZE];
+
+	(void)state;
+	when_format_rfc5322(1796115600, buf, sizeof(buf));
+	assert_string_equal(buf, "Tue, 01 Dec 2026 09:00:00 +0000");
+	when_format_rfc5322(0, buf, sizeof(buf));
+	assert_string_equal(buf, "Thu, 01 Jan 1970 00:00:00 +0000");
+	when_format_rfc5322(951782400, buf, sizeof(buf)); /* 2000-02-29 */
+	assert_string_equal(buf, "Tue, 29 Feb 2000 00:00:00 +0000");
+}
+
 int
 main(void)
 {
@@ -322,6 +337,7 @@ main(void)
 		cmocka_unit_test(test_when_format_gmtime),
 		cmocka_unit_test(test_when_round_trip),
 		cmocka_unit_test(test_when_ignores_tz),
+		cmocka_unit_test(test_when_rfc5322),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
