@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "core/compat.h"
@@ -33,9 +34,20 @@ struct deliver_result {
 	char text[200]; /* human-readable reason */
 };
 
+/* Message content not (yet) in the spool's queue: read with pread(). */
+struct deliver_content {
+	int fd;
+	uint64_t len;
+};
+
 /* One delivery: target number target of the committed message env->id. */
 struct deliver_request {
 	struct spool *sp;           /* the content is read from here */
+	/*
+	 * Or from here, when not NULL: a message delivered before its
+	 * commit (queue_deliver_direct()).
+	 */
+	const struct deliver_content *content;
 	const struct envelope *env; /* as read back from the spool */
 	size_t target;              /* index into env->targets */
 	const char *mailroot;       /* Maildir root: <mailroot>/<dom>/<lp> */

@@ -261,8 +261,9 @@ deliver_maildir_header(
 }
 
 /*
- * Copies len bytes of spool content from in to out, CRLF → LF (a bare
- * CR is kept).  A CR at the end of a chunk waits for the next one.
+ * Copies len bytes of spool content from in (from offset 0, with
+ * pread, so a shared descriptor keeps its offset) to out, CRLF → LF (a
+ * bare CR is kept).  A CR at the end of a chunk waits for the next one.
  */
 static int
 deliver_maildir_copy(
@@ -272,6 +273,7 @@ deliver_maildir_copy(
 	uint8_t *obuf = xmalloc(DELIVER_MAILDIR_IO_BYTES + 1);
 	bool cr = false;
 	size_t o = 0, i;
+	off_t off = 0;
 	int rc = -1;
 
 	*what_r = "write mailbox file";
@@ -281,7 +283,7 @@ deliver_maildir_copy(
 		size_t want = len < DELIVER_MAILDIR_IO_BYTES
 		    ? (size_t)len
 		    : DELIVER_MAILDIR_IO_BYTES;
-		ssize_t n = read(in, ibuf, want);
+		ssize_t n = pread(in, ibuf, want, off);
 
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -292,6 +294,7 @@ deliver_maildir_copy(
 			goto out;
 		}
 		len -= (uint64_t)n;
+		off += n;
 		o = 0;
 		for (i = 0; i < (size_t)n; i++) {
 			if (cr && ibuf[i] != '\n')
@@ -328,7 +331,12 @@ deliver_maildir_store(const struct deliver_request *req,
 	int in, out = -1, e;
 
 	*dup_r = false;
-	in = spool_open_content(req->sp, req->env->id, &len);
+	if (req->content != NULL) {
+		in = req->content->fd;
+		len = req->content->len;
+	} else {
+		in = spool_open_content(req->sp, req->env->id, &len);
+	}
 	if (in == -1) {
 		*what_r = "open spool";
 		return -1;
@@ -377,7 +385,8 @@ deliver_maildir_store(const struct deliver_request *req,
 	    fsync(b->new_fd) == -1)
 		goto fail;
 	buf_clear(&head);
-	(void)close(in);
+	if (req->content == NULL)
+		(void)close(in);
 	return 0;
 fail:
 	e = errno;
@@ -385,7 +394,8 @@ fail:
 		(void)close(out);
 	(void)unlinkat(b->tmp_fd, name, 0);
 	buf_clear(&head);
-	(void)close(in);
+	if (req->content == NULL)
+		(void)close(in);
 	errno = e;
 	return -1;
 }

@@ -305,6 +305,12 @@ queue_submit(struct queue *q, const char *id)
 	queue_load(q, id, false);
 }
 
+void
+queue_submit_tried(struct queue *q, const char *id)
+{
+	queue_load(q, id, true);
+}
+
 static void
 queue_recover_one(void *arg, const char *id)
 {

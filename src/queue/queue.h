@@ -25,6 +25,8 @@
 
 struct buf;
 struct config;
+struct deliver_content;
+struct envelope;
 struct event_base;
 struct queue;
 struct remote_job;
@@ -57,6 +59,29 @@ void queue_set_config(struct queue *q, const struct config *cfg);
 
 /* Takes a message that has just been committed to the spool. */
 void queue_submit(struct queue *q, const char *id);
+/*
+ * The same for a message whose delivery before the reply failed in
+ * part: the copies that were made are looked for, not made again.
+ */
+void queue_submit_tried(struct queue *q, const char *id);
+
+/*
+ * Delivery before the reply.  delivered is true when every target got
+ * its copy, synced (file and directory): that is as durable as a spool
+ * commit (DESIGN.md invariant 1).
+ */
+typedef void queue_direct_fn(void *arg, bool delivered);
+/*
+ * Delivers every target of env, a finished but uncommitted message,
+ * now, on the local workers, reading the content from content; env and
+ * content must stay put until cb runs (later, on the loop, exactly
+ * once; never after queue_free() has begun).  Returns false, and does
+ * nothing, unless every target is local, the message is not scheduled
+ * (FUTURERELEASE) and the workers have no backlog: the caller then
+ * commits the message to the spool as usual.
+ */
+ATTR_WUR bool queue_deliver_direct(struct queue *q, const struct envelope *env,
+    const struct deliver_content *content, queue_direct_fn *cb, void *arg);
 
 /*
  * Startup: recovers the spool and takes every message found, with the

@@ -6,6 +6,11 @@
  * come back through an eventfd; the loop applies them.  Workers read
  * only the message's id and envelope, which stay put while a job holds
  * the message.
+ *
+ * The same workers deliver messages before the reply (a session waits
+ * for them, queue_deliver_direct()): such a job has no queue_msg, only
+ * the caller's envelope and the content of the uncommitted spool file,
+ * and its result goes back to the caller instead of the journal.
  */
 #include "queue/queue_private.h"
 
@@ -40,7 +45,8 @@ queue_local_run(struct queue *q, struct queue_local_job *j,
 	for (k = 0; k < j->n; k++) {
 		struct deliver_request req = {
 			.sp = q->sp,
-			.env = &j->m->env,
+			.content = j->content,
+			.env = j->env,
 			.target = j->targets[k],
 			.mailroot = mailroot,
 			.hostname = hostname,
@@ -170,6 +176,7 @@ queue_local_stop(struct queue *q)
 	queue_local_collect(q);
 	while ((j = q->ready) != NULL) {
 		q->ready = j->next;
+		q->local_jobs--;
 		queue_local_job_free(j);
 	}
 	q->ready_tail = &q->ready;
@@ -183,6 +190,17 @@ queue_local_stop(struct queue *q)
 	(void)pthread_cond_destroy(&q->cv);
 }
 
+static void
+queue_local_enqueue(struct queue *q, struct queue_local_job *j)
+{
+	q->local_jobs++;
+	(void)pthread_mutex_lock(&q->mu);
+	*q->ready_tail = j;
+	q->ready_tail = &j->next;
+	(void)pthread_cond_signal(&q->cv);
+	(void)pthread_mutex_unlock(&q->mu);
+}
+
 void
 queue_local_submit(struct queue *q, struct queue_msg *m,
     const size_t *targets, size_t n)
@@ -191,6 +209,7 @@ queue_local_submit(struct queue *q, struct queue_msg *m,
 	size_t k;
 
 	j->m = m;
+	j->env = &m->env;
 	j->n = n;
 	j->targets = xcalloc(n, sizeof(*j->targets));
 	j->res = xcalloc(n, sizeof(*j->res));
@@ -206,11 +225,57 @@ queue_local_submit(struct queue *q, struct queue_msg *m,
 			j->check_existing = true;
 	}
 	m->busy++;
-	(void)pthread_mutex_lock(&q->mu);
-	*q->ready_tail = j;
-	q->ready_tail = &j->next;
-	(void)pthread_cond_signal(&q->cv);
-	(void)pthread_mutex_unlock(&q->mu);
+	queue_local_enqueue(q, j);
+}
+
+bool
+queue_deliver_direct(struct queue *q, const struct envelope *env,
+    const struct deliver_content *content, queue_direct_fn *cb, void *arg)
+{
+	struct queue_local_job *j;
+	size_t i;
+
+	if (env->hold_until != 0 || env->n_targets == 0 ||
+	    q->local_jobs >= QUEUE_DIRECT_MAX_JOBS)
+		return false;
+	for (i = 0; i < env->n_targets; i++) {
+		if (!env->targets[i].is_local)
+			return false;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->env = env;
+	j->n = env->n_targets;
+	j->targets = xcalloc(j->n, sizeof(*j->targets));
+	j->res = xcalloc(j->n, sizeof(*j->res));
+	for (i = 0; i < j->n; i++)
+		j->targets[i] = i;
+	j->content = content;
+	j->cb = cb;
+	j->arg = arg;
+	queue_local_enqueue(q, j);
+	return true;
+}
+
+/*
+ * A delivery before the reply is over: the caller learns whether every
+ * copy is there.  At queue_free() nobody is told: the caller drops the
+ * message and its client never had an answer.
+ */
+static void
+queue_local_direct_done(struct queue *q, struct queue_local_job *j)
+{
+	bool delivered = true;
+	size_t k;
+
+	for (k = 0; k < j->n; k++) {
+		if (j->res[k].status != DELIVER_OK)
+			delivered = false;
+	}
+	if (delivered)
+		q->stats.delivered += j->n;
+	if (!q->stopping)
+		j->cb(j->arg, delivered);
+	queue_local_job_free(j);
 }
 
 /*
@@ -250,9 +315,15 @@ queue_local_collect(struct queue *q)
 	(void)pthread_mutex_unlock(&q->mu);
 	for (; j != NULL; j = next) {
 		struct queue_msg *m = j->m;
-		bool last = queue_local_completes(j);
+		bool last;
 
 		next = j->next;
+		q->local_jobs--;
+		if (m == NULL) {
+			queue_local_direct_done(q, j);
+			continue;
+		}
+		last = queue_local_completes(j);
 		for (k = 0; k < j->n; k++) {
 			size_t i = j->targets[k];
 

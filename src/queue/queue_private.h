@@ -25,6 +25,11 @@
 #define QUEUE_WORKERS 4
 /* Local jobs one worker delivers before one sync of their mailboxes. */
 #define QUEUE_LOCAL_BATCH 16
+/*
+ * Local jobs in flight beyond which a new message is queued rather than
+ * delivered before the reply: its client would wait behind a backlog.
+ */
+#define QUEUE_DIRECT_MAX_JOBS 128
 /* A bounce whose commit failed is tried again after this long. */
 #define QUEUE_BOUNCE_RETRY_S 60
 /* Text kept per target: the reply, or the reason. */
@@ -49,7 +54,8 @@ struct queue_msg {
 	struct envelope env;	/* immutable once loaded */
 	struct queue_target *t;	/* env.n_targets of them */
 	unsigned busy;		/* local and remote jobs in flight */
-	bool recovered;		/* an earlier run may have delivered */
+	bool recovered;		/* an earlier run, or an attempt before
+				   the reply, may have delivered */
 	bool loop_checked;	/* Received fields counted */
 	bool delay_warned;	/* as journaled */
 	bool bounce_busy;	/* a DSN for it is being committed */
@@ -68,14 +74,22 @@ struct queue_domain {
 	unsigned in_flight;
 };
 
-/* A batch of local targets of one message, for a worker. */
+/*
+ * A batch of local targets of one message, for a worker: of a queued
+ * message m, or (m NULL) of a message delivered before the reply
+ * (queue_deliver_direct()), whose result goes to cb.
+ */
 struct queue_local_job {
 	struct queue_local_job *next;
 	struct queue_msg *m;
+	const struct envelope *env;	/* m's, or the direct caller's */
 	size_t n;
 	size_t *targets;
 	struct deliver_result *res;	/* filled by the worker */
 	bool check_existing;
+	const struct deliver_content *content;	/* direct: the tmp file */
+	queue_direct_fn *cb;
+	void *arg;
 };
 
 /* One remote delivery: one message to one domain. */
@@ -129,6 +143,7 @@ struct queue {
 	char *hostname;
 	pthread_t threads[QUEUE_WORKERS];
 	size_t n_threads;
+	size_t local_jobs;	/* submitted, not yet collected (loop) */
 	int notify_fd;		/* eventfd */
 	struct event *notify_ev;
 

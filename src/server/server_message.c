@@ -5,6 +5,12 @@
  * expands the recipients and commits.  The final reply waits for the
  * commit, so a 250 is sent only once the message is on stable storage
  * (DESIGN.md invariant 1).
+ *
+ * Mail for local mailboxes only is delivered before the reply instead:
+ * once every Maildir copy is synced the 250 is just as true, and the
+ * spool file, never synced, becomes a spare.  One durable copy per
+ * message instead of two.  If a copy cannot be made at once, the
+ * message is committed as usual and the queue takes over.
  */
 #include "server/server_private.h"
 
@@ -167,14 +173,16 @@ server_message_log(struct server_conn *c, const struct envelope *env,
 }
 
 static void
-server_message_on_commit(void *arg, int error)
+server_message_committed(struct server_conn *c, int error, bool tried)
 {
-	struct server_conn *c = arg;
 	struct smtp_result r = { 0 };
 
 	if (error == 0) {
 		c->srv->n_received++;
-		queue_submit(c->srv->queue, c->qid);
+		if (tried)
+			queue_submit_tried(c->srv->queue, c->qid);
+		else
+			queue_submit(c->srv->queue, c->qid);
 		r.queue_id = c->qid;
 	} else {
 		log_warn("%s smtp spool commit failed qid=%s: %s", c->sid,
@@ -185,6 +193,56 @@ server_message_on_commit(void *arg, int error)
 	envelope_clear(&c->commit_env);
 	envelope_init(&c->commit_env);
 	server_conn_commit_done(c, &r);
+}
+
+static void
+server_message_on_commit(void *arg, int error)
+{
+	server_message_committed(arg, error, false);
+}
+
+/* The commit after a delivery before the reply that failed in part. */
+static void
+server_message_on_commit_tried(void *arg, int error)
+{
+	server_message_committed(arg, error, true);
+}
+
+static void
+server_message_on_direct(void *arg, bool delivered)
+{
+	struct server_conn *c = arg;
+	struct smtp_result r = { 0 };
+
+	c->direct.fd = -1;
+	if (!delivered) {
+		/* The queue retries; it finds the copies that were made. */
+		spool_writer_commit(c->writer, &c->commit_env,
+		    server_message_on_commit_tried, c);
+		c->writer = NULL;
+		return;
+	}
+	spool_writer_discard(&c->writer);
+	c->srv->n_received++;
+	r.queue_id = c->qid;
+	server_message_log(c, &c->commit_env, &r);
+	envelope_clear(&c->commit_env);
+	envelope_init(&c->commit_env);
+	server_conn_commit_done(c, &r);
+}
+
+/* Hands the message to the local workers, if they take it now. */
+static bool
+server_message_direct(struct server_conn *c, struct envelope *env)
+{
+	if (spool_writer_finish(c->writer, env) == -1)
+		return false; /* the commit reports the error */
+	c->direct.fd = spool_writer_content(c->writer, &c->direct.len);
+	if (queue_deliver_direct(c->srv->queue, env, &c->direct,
+	        server_message_on_direct, c))
+		return true;
+	c->direct.fd = -1;
+	return false;
 }
 
 int
@@ -222,6 +280,10 @@ server_message_end(struct server_conn *c, struct smtp_result *r)
 		envelope_init(env);
 		return 0;
 	}
+	/* The id the spool gives the message, as the Maildir names use. */
+	memcpy(env->id, c->qid, sizeof(env->id));
+	if (server_message_direct(c, env))
+		return 1;
 	spool_writer_commit(c->writer, env, server_message_on_commit, c);
 	c->writer = NULL;
 	return 1;

@@ -18,6 +18,7 @@
 #include "server/server.h"
 #include "config/config.h"
 #include "ctl/ctl.h"
+#include "deliver/deliver.h"
 #include "smtp/smtp_session.h"
 
 struct bufferevent;
@@ -66,9 +67,14 @@ struct server_conn {
 	int write_error;		/* errno of a failed spool write */
 	uint64_t bytes;
 
-	/* A commit whose completion is awaited (its callback owns conn). */
+	/*
+	 * A commit, or a delivery before the reply, whose completion is
+	 * awaited (its callback owns conn).  While the delivery runs,
+	 * writer is the finished message and direct its content.
+	 */
 	bool commit_pending;
 	struct envelope commit_env;
+	struct deliver_content direct;
 	struct timespec commit_started;
 
 	/* TLS: implicit, or after STARTTLS once the 220 has been sent. */

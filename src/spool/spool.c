@@ -211,18 +211,18 @@ spool_dispatch(struct spool *sp)
 }
 
 /*
- * Moves a removed message to tmp/ as a spare, if the pool has room; the
- * rename takes it out of queue/ as atomically as an unlink would.  The
- * next writer empties it (O_TRUNC); recovery deletes spares with the
- * rest of tmp/.
+ * Moves a message file, from queue/ (removed) or tmp/ (delivered
+ * before it was committed), to tmp/ as a spare, if the pool has room;
+ * the rename takes it out of queue/ as atomically as an unlink would.
+ * The next writer empties it (O_TRUNC); recovery deletes spares with
+ * the rest of tmp/.
  */
-static int
-spool_spare_keep(struct spool *sp, const char *id)
+int
+spool_spare_keep(struct spool *sp, int dir_fd, const char *id)
 {
 	char name[SPOOL_ID_LEN + 2];
-	int rc = -1;
-
 	struct stat st;
+	int rc = -1;
 
 	(void)snprintf(name, sizeof(name), "r%s", id);
 	(void)pthread_mutex_lock(&sp->spare_mu);
@@ -232,9 +232,9 @@ spool_spare_keep(struct spool *sp, const char *id)
 	 * queue/ or nothing, never an empty file there.
 	 */
 	if (sp->n_spares < SPOOL_SPARES_MAX &&
-	    fstatat(sp->queue_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(dir_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode) && st.st_size <= SPOOL_SPARE_MAX_BYTES &&
-	    renameat(sp->queue_fd, id, sp->tmp_fd, name) == 0) {
+	    renameat(dir_fd, id, sp->tmp_fd, name) == 0) {
 		memcpy(sp->spares[sp->n_spares++], name, sizeof(name));
 		rc = 0;
 	}
@@ -261,7 +261,7 @@ spool_spare_take(struct spool *sp, const char *id)
 		(void)unlinkat(sp->tmp_fd, name, 0);
 		return -1;
 	}
-	fd = openat(sp->tmp_fd, id, O_WRONLY | O_TRUNC | O_CLOEXEC |
+	fd = openat(sp->tmp_fd, id, O_RDWR | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW);
 	if (fd == -1)
 		(void)unlinkat(sp->tmp_fd, id, 0);
@@ -281,8 +281,8 @@ spool_remove(struct spool *sp, const char *id)
 	 * Message first: an orphaned status file is harmless (recovery
 	 * removes it), a message without its status would be redelivered.
 	 */
-	if (spool_spare_keep(sp, id) == -1 && unlinkat(sp->queue_fd, id, 0) ==
-	    -1)
+	if (spool_spare_keep(sp, sp->queue_fd, id) == -1 &&
+	    unlinkat(sp->queue_fd, id, 0) == -1)
 		return -1;
 	(void)snprintf(st, sizeof(st), "%s%s", id, SPOOL_STATUS_SUFFIX);
 	if (unlinkat(sp->queue_fd, st, 0) == -1 && errno != ENOENT)

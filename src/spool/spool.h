@@ -53,8 +53,23 @@ struct spool_writer *spool_writer_new(struct spool *sp, char id_r[32]);
 ATTR_WUR int spool_writer_write(
     struct spool_writer *w, const void *data, size_t len);
 /*
+ * Finishes the message: appends the envelope record (env->id is taken
+ * to be the writer's id) and the trailer, so the file is whole but not
+ * yet durable.  -1 with errno if this or an earlier write failed.  Then
+ * either spool_writer_commit() (with the same env) or
+ * spool_writer_discard() or spool_writer_abort().
+ */
+ATTR_WUR int spool_writer_finish(
+    struct spool_writer *w, const struct envelope *env);
+/*
+ * A finished writer's content for reading: a descriptor to use with
+ * pread() (it stays the writer's; do not close it) and the content
+ * length in *len_r.  Valid until the writer is consumed.
+ */
+int spool_writer_content(const struct spool_writer *w, uint64_t *len_r);
+/*
  * Finishes the message with its envelope (copied; env->id is set to the
- * writer's id) and queues the commit; cb runs later, exactly once, from
+ * writer's id) unless spool_writer_finish() did, and queues the commit; cb runs later, exactly once, from
  * spool_dispatch().  The writer is consumed in every case.  If an error
  * is already known, cb still runs, with that error.
  */
@@ -62,6 +77,11 @@ void spool_writer_commit(struct spool_writer *w, const struct envelope *env,
     spool_commit_fn *cb, void *arg);
 /* Throws the message away (the client never got a 250). */
 void spool_writer_abort(struct spool_writer **wp);
+/*
+ * Drops a finished message that needs no commit, because every copy of
+ * it was delivered before the reply; its file is kept as a spare.
+ */
+void spool_writer_discard(struct spool_writer **wp);
 
 /* The descriptor that becomes readable when completions are ready. */
 int spool_notify_fd(const struct spool *sp);

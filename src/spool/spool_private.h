@@ -88,9 +88,16 @@ struct spool {
 
 /*
  * Gives tmp/<id> a spare file, emptied, and returns it open for
- * writing; -1 (errno) when there is none, or it could not be used.
+ * reading and writing; -1 (errno) when there is none, or it could not
+ * be used.
  */
 int spool_spare_take(struct spool *sp, const char *id);
+/*
+ * Makes the message file id in directory dir_fd (queue/ or tmp/) a
+ * spare; -1 when it is too big or the pool is full (the caller then
+ * unlinks it).
+ */
+int spool_spare_keep(struct spool *sp, int dir_fd, const char *id);
 
 /* Whether id has the form of a spool id (so it is safe as a file name). */
 bool spool_id_is_valid(const char *id);

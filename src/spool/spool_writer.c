@@ -2,10 +2,13 @@
 /*
  * Writing one message on the loop thread: content is gathered in a
  * 64 KiB user-space buffer and written to <spool>/tmp/<id> (a spare
- * file of a removed message when there is one) with write(2), which only reaches the page cache; the envelope record and
- * trailer follow at commit.  The fsync happens later, off the loop, in
- * spool_commit.c.  A write error sticks to the writer and reaches the
- * commit callback, so a failed message can never be reported durable.
+ * file of a removed message when there is one) with write(2), which
+ * only reaches the page cache; the envelope record and trailer follow
+ * when the message is finished.  The fsync happens later, off the
+ * loop, in spool_commit.c.  A write error sticks to the writer and
+ * reaches the commit callback, so a failed message can never be
+ * reported durable.  A finished message that was delivered before the
+ * reply is never committed: spool_writer_discard() recycles its file.
  */
 #include "spool/spool.h"
 
@@ -28,6 +31,7 @@ struct spool_writer {
 	uint64_t size; /* content bytes accepted so far */
 	uint8_t *buf;
 	size_t len;
+	bool finished; /* envelope record and trailer written */
 };
 
 struct spool_writer *
@@ -40,7 +44,7 @@ spool_writer_new(struct spool *sp, char id_r[32])
 	w->fd = spool_spare_take(sp, w->id);
 	if (w->fd == -1)
 		w->fd = openat(sp->tmp_fd, w->id,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd == -1) {
 		int e = errno;
 
@@ -112,14 +116,19 @@ spool_writer_write(struct spool_writer *w, const void *data, size_t len)
 	return 0;
 }
 
-/* Appends the envelope record and trailer; sets w->error on failure. */
-static void
+int
 spool_writer_finish(struct spool_writer *w, const struct envelope *env)
 {
 	struct envelope copy = *env;
 	char trailer[SPOOL_TRAILER_BYTES + 1];
 	struct buf rec;
 
+	ASSERT(!w->finished);
+	w->finished = true;
+	if (w->error != 0) {
+		errno = w->error;
+		return -1;
+	}
 	/* A shallow copy: only the id differs, nothing is freed. */
 	memcpy(copy.id, w->id, sizeof(copy.id));
 	buf_init(&rec, 1024, SPOOL_ENVELOPE_MAX_BYTES);
@@ -135,6 +144,16 @@ spool_writer_finish(struct spool_writer *w, const struct envelope *env)
 			(void)spool_writer_flush(w);
 	}
 	buf_clear(&rec);
+	errno = w->error;
+	return w->error != 0 ? -1 : 0;
+}
+
+int
+spool_writer_content(const struct spool_writer *w, uint64_t *len_r)
+{
+	ASSERT(w->finished && w->error == 0);
+	*len_r = w->size;
+	return w->fd;
 }
 
 void
@@ -144,8 +163,8 @@ spool_writer_commit(struct spool_writer *w, const struct envelope *env,
 	struct spool_commit *c = xcalloc(1, sizeof(*c));
 	struct spool *sp = w->sp;
 
-	if (w->error == 0)
-		spool_writer_finish(w, env);
+	if (!w->finished)
+		(void)!spool_writer_finish(w, env); /* the error sticks */
 	memcpy(c->id, w->id, sizeof(c->id));
 	c->fd = w->fd;
 	c->error = w->error;
@@ -167,6 +186,23 @@ spool_writer_abort(struct spool_writer **wp)
 	*wp = NULL;
 	(void)close(w->fd);
 	if (unlinkat(w->sp->tmp_fd, w->id, 0) == -1)
+		log_warn("%s spool cannot remove tmp file: %s", w->id,
+		    strerror(errno));
+	free(w->buf);
+	free(w);
+}
+
+void
+spool_writer_discard(struct spool_writer **wp)
+{
+	struct spool_writer *w = *wp;
+
+	if (w == NULL)
+		return;
+	*wp = NULL;
+	(void)close(w->fd);
+	if (spool_spare_keep(w->sp, w->sp->tmp_fd, w->id) == -1 &&
+	    unlinkat(w->sp->tmp_fd, w->id, 0) == -1)
 		log_warn("%s spool cannot remove tmp file: %s", w->id,
 		    strerror(errno));
 	free(w->buf);

@@ -30,6 +30,7 @@
 #include "core/buf.h"
 #include "core/envelope.h"
 #include "core/xalloc.h"
+#include "deliver/deliver.h"
 #include "deliver/deliver_remote.h"
 #include "queue/queue.h"
 #include "spool/spool.h"
@@ -250,13 +251,13 @@ struct msg_spec {
 	unsigned received;		/* Received: fields in the header */
 };
 
+/* The envelope and content that s describes, for a spool writer. */
 static void
-commit_spec(struct fixture *f, const struct msg_spec *s, char id[32])
+build_spec(const struct msg_spec *s, struct envelope *env_r,
+    struct buf *content_r)
 {
-	struct spool_writer *w;
 	struct envelope env;
 	struct buf content;
-	int result = -1;
 	size_t i;
 
 	envelope_init(&env);
@@ -284,6 +285,19 @@ commit_spec(struct fixture *f, const struct msg_spec *s, char id[32])
 		    "x;\r\n\tdate\r\n", i), 0);
 	assert_int_equal(buf_append_str(&content, "Subject: t\r\n\r\n"
 	    "Received: in the body does not count\r\nhi\r\n"), 0);
+	*env_r = env;
+	*content_r = content;
+}
+
+static void
+commit_spec(struct fixture *f, const struct msg_spec *s, char id[32])
+{
+	struct spool_writer *w;
+	struct envelope env;
+	struct buf content;
+	int result = -1;
+
+	build_spec(s, &env, &content);
 	w = spool_writer_new(f->sp, id);
 	assert_non_null(w);
 	assert_int_equal(spool_writer_write(w, content.data, content.len), 0);
@@ -791,6 +805,154 @@ test_recover_pending_bounce(void **state)
 	assert_false(message_exists(f, id));
 }
 
+/* ---- delivery before the reply (queue_deliver_direct) ----------------- */
+
+struct direct {
+	int calls;
+	bool delivered;
+};
+
+static void
+on_direct(void *arg, bool delivered)
+{
+	struct direct *d = arg;
+
+	d->calls++;
+	d->delivered = delivered;
+}
+
+/* A finished, uncommitted message of spec s: its writer and envelope. */
+static struct spool_writer *
+stage_spec(struct fixture *f, const struct msg_spec *s, struct envelope *env,
+    struct deliver_content *content)
+{
+	struct spool_writer *w;
+	struct buf data;
+
+	build_spec(s, env, &data);
+	w = spool_writer_new(f->sp, env->id);
+	assert_non_null(w);
+	assert_int_equal(spool_writer_write(w, data.data, data.len), 0);
+	assert_int_equal(spool_writer_finish(w, env), 0);
+	content->fd = spool_writer_content(w, &content->len);
+	assert_int_equal(content->len, data.len);
+	buf_clear(&data);
+	return w;
+}
+
+static void
+spin_direct(struct fixture *f, struct direct *d)
+{
+	int i;
+
+	for (i = 0; i < 2000 && d->calls == 0; i++)
+		spin(f, 5);
+	assert_int_equal(d->calls, 1);
+}
+
+/* Every local copy is made before the reply; the spool keeps nothing. */
+static void
+test_direct_delivers(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg_spec s = { .local = true };
+	struct deliver_content content;
+	struct queue_stats st;
+	struct direct d = { 0 };
+	struct spool_writer *w;
+	struct envelope env;
+	size_t n;
+
+	start(f);
+	w = stage_spec(f, &s, &env, &content);
+	assert_true(queue_deliver_direct(f->q, &env, &content, on_direct, &d));
+	spin_direct(f, &d);
+	assert_true(d.delivered);
+	assert_int_equal(count_new(f, "bob"), 1);
+	assert_int_equal(count_new(f, "carol"), 1);
+	spool_writer_discard(&w);
+	assert_null(w);
+	assert_int_equal(count_queue(f), 0);
+	queue_get_stats(f->q, &st, &n);
+	assert_int_equal(st.delivered, 2);
+	assert_int_equal(n, 0);
+	envelope_clear(&env);
+}
+
+/* Remote targets and scheduled messages take the spool's way. */
+static void
+test_direct_refuses(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg_spec s = { .local = true, .remotes = dave };
+	const struct msg_spec local = { .local = true };
+	struct deliver_content content;
+	struct direct d = { 0 };
+	struct spool_writer *w;
+	struct envelope env;
+
+	start(f);
+	w = stage_spec(f, &s, &env, &content);
+	assert_false(queue_deliver_direct(f->q, &env, &content, on_direct, &d));
+	spool_writer_abort(&w);
+	envelope_clear(&env);
+	w = stage_spec(f, &local, &env, &content);
+	env.hold_until = time(NULL) + 3600;
+	assert_false(queue_deliver_direct(f->q, &env, &content, on_direct, &d));
+	spool_writer_abort(&w);
+	envelope_clear(&env);
+	spin(f, 50);
+	assert_int_equal(d.calls, 0);
+	assert_int_equal(count_new(f, "bob"), 0);
+}
+
+/*
+ * One copy fails (carol's new/ is a file): the caller commits and the
+ * queue makes the missing copy, finding bob's instead of a second one.
+ */
+static void
+test_direct_partial_failure(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg_spec s = { .local = true };
+	struct deliver_content content;
+	struct direct d = { 0 };
+	struct spool_writer *w;
+	struct envelope env;
+	char path[256];
+	int result = -1;
+	FILE *fp;
+
+	assert_int_equal(mkdir(f->mailroot, 0700), 0);
+	(void)snprintf(path, sizeof(path), "%s/example.com", f->mailroot);
+	assert_int_equal(mkdir(path, 0700), 0);
+	(void)snprintf(path, sizeof(path), "%s/example.com/carol", f->mailroot);
+	assert_int_equal(mkdir(path, 0700), 0);
+	(void)snprintf(path, sizeof(path), "%s/example.com/carol/new",
+	    f->mailroot);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	(void)fclose(fp);
+	start(f);
+	w = stage_spec(f, &s, &env, &content);
+	assert_true(queue_deliver_direct(f->q, &env, &content, on_direct, &d));
+	spin_direct(f, &d);
+	assert_false(d.delivered);
+	assert_int_equal(count_new(f, "bob"), 1);
+	assert_int_equal(unlink(path), 0);
+	spool_writer_commit(w, &env, on_commit, &result);
+	while (result == -1) {
+		(void)usleep(1000);
+		spool_dispatch(f->sp);
+	}
+	assert_int_equal(result, 0);
+	queue_submit_tried(f->q, env.id);
+	spin_until(f, queue_empty, "the queue to deliver carol's copy");
+	assert_int_equal(count_new(f, "bob"), 1);
+	assert_int_equal(count_new(f, "carol"), 1);
+	envelope_clear(&env);
+}
+
 int
 main(void)
 {
@@ -820,6 +982,12 @@ main(void)
 		    test_domain_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_recover_pending_bounce, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_direct_delivers, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_direct_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_direct_partial_failure, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
