@@ -168,6 +168,24 @@ smtp_data_decode(struct smtp_data *d, const uint8_t *in, size_t in_len,
 		return 0;
 	}
 	while (i < in_len && out_cap - o >= SMTP_DATA_OUT_MIN_BYTES) {
+		if (d->state == SMTP_DATA_STATE_TEXT) {
+			/*
+			 * Text up to the next CR or LF goes out at once, as
+			 * far as the byte-wise steps would take it.
+			 */
+			size_t max = out_cap - o - SMTP_DATA_OUT_MIN_BYTES + 1;
+			size_t k = 0;
+
+			if (max > in_len - i)
+				max = in_len - i;
+			while (k < max && in[i + k] != '\r' && in[i + k] != '\n')
+				k++;
+			if (k > 0) {
+				smtp_data_emit(d, out, &o, in + i, k);
+				i += k;
+				continue;
+			}
+		}
 		if (smtp_data_step(d, in[i], out, &o))
 			i++;
 		if (d->state == SMTP_DATA_STATE_DONE)
