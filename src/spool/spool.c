@@ -211,16 +211,15 @@ spool_dispatch(struct spool *sp)
 }
 
 /*
- * Moves a message file, from queue/ (removed) or tmp/ (delivered
- * before it was committed), to tmp/ as a spare, if the pool has room;
- * the rename takes it out of queue/ as atomically as an unlink would.
- * The next writer empties it (O_TRUNC); recovery deletes spares with
- * the rest of tmp/.
+ * Moves a removed message to tmp/ as a spare, if the pool has room; the
+ * rename takes it out of queue/ as atomically as an unlink would.  The
+ * next writer overwrites it; recovery deletes spares with the rest of
+ * tmp/.
  */
 int
-spool_spare_keep(struct spool *sp, int dir_fd, const char *id)
+spool_spare_keep(struct spool *sp, const char *id)
 {
-	char name[SPOOL_ID_LEN + 2];
+	char name[SPOOL_TMP_NAME_SIZE];
 	struct stat st;
 	int rc = -1;
 
@@ -232,9 +231,9 @@ spool_spare_keep(struct spool *sp, int dir_fd, const char *id)
 	 * queue/ or nothing, never an empty file there.
 	 */
 	if (sp->n_spares < SPOOL_SPARES_MAX &&
-	    fstatat(dir_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(sp->queue_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode) && st.st_size <= SPOOL_SPARE_MAX_BYTES &&
-	    renameat(dir_fd, id, sp->tmp_fd, name) == 0) {
+	    renameat(sp->queue_fd, id, sp->tmp_fd, name) == 0) {
 		memcpy(sp->spares[sp->n_spares++], name, sizeof(name));
 		rc = 0;
 	}
@@ -243,9 +242,32 @@ spool_spare_keep(struct spool *sp, int dir_fd, const char *id)
 }
 
 int
-spool_spare_take(struct spool *sp, const char *id)
+spool_spare_return(struct spool *sp, const char *name, off_t size)
 {
-	char name[SPOOL_ID_LEN + 2];
+	int rc = -1;
+
+	(void)pthread_mutex_lock(&sp->spare_mu);
+	if (sp->n_spares < SPOOL_SPARES_MAX && size <= SPOOL_SPARE_MAX_BYTES) {
+		memcpy(sp->spares[sp->n_spares++], name, SPOOL_TMP_NAME_SIZE);
+		rc = 0;
+	}
+	(void)pthread_mutex_unlock(&sp->spare_mu);
+	return rc;
+}
+
+/*
+ * No rename and no truncation: the writer overwrites the old bytes and
+ * cuts the rest at the end, so the file keeps its blocks, and ext4 does
+ * not flush a file emptied by truncation when it is closed.  Spares are
+ * kept by name, not open, so that nothing holds the spool open for
+ * writing between messages (a read-only remount stays possible).
+ */
+int
+spool_spare_take(
+    struct spool *sp, char name_r[SPOOL_TMP_NAME_SIZE], off_t *size_r)
+{
+	char name[SPOOL_TMP_NAME_SIZE];
+	struct stat st;
 	int fd;
 
 	(void)pthread_mutex_lock(&sp->spare_mu);
@@ -256,15 +278,15 @@ spool_spare_take(struct spool *sp, const char *id)
 	}
 	memcpy(name, sp->spares[--sp->n_spares], sizeof(name));
 	(void)pthread_mutex_unlock(&sp->spare_mu);
-	/* A rename within tmp/; the old content goes with O_TRUNC. */
-	if (renameat(sp->tmp_fd, name, sp->tmp_fd, id) == -1) {
+	fd = openat(sp->tmp_fd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		if (fd != -1)
+			(void)close(fd);
 		(void)unlinkat(sp->tmp_fd, name, 0);
 		return -1;
 	}
-	fd = openat(sp->tmp_fd, id, O_RDWR | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW);
-	if (fd == -1)
-		(void)unlinkat(sp->tmp_fd, id, 0);
+	memcpy(name_r, name, sizeof(name));
+	*size_r = st.st_size;
 	return fd;
 }
 
@@ -281,7 +303,7 @@ spool_remove(struct spool *sp, const char *id)
 	 * Message first: an orphaned status file is harmless (recovery
 	 * removes it), a message without its status would be redelivered.
 	 */
-	if (spool_spare_keep(sp, sp->queue_fd, id) == -1 &&
+	if (spool_spare_keep(sp, id) == -1 &&
 	    unlinkat(sp->queue_fd, id, 0) == -1)
 		return -1;
 	(void)snprintf(st, sizeof(st), "%s%s", id, SPOOL_STATUS_SUFFIX);

@@ -56,7 +56,7 @@ ATTR_WUR int spool_writer_write(
  * Finishes the message: appends the envelope record (env->id is taken
  * to be the writer's id) and the trailer, so the file is whole but not
  * yet durable.  -1 with errno if this or an earlier write failed.  Then
- * either spool_writer_commit() (with the same env) or
+ * either spool_writer_commit() (with the same env),
  * spool_writer_discard() or spool_writer_abort().
  */
 ATTR_WUR int spool_writer_finish(

@@ -112,7 +112,7 @@ spool_commit_batch(struct spool *sp, struct spool_commit *list)
 		c = sp->batch[i];
 		if (c->error != 0)
 			continue;
-		if (renameat(sp->tmp_fd, c->id, sp->queue_fd, c->id) == -1) {
+		if (renameat(sp->tmp_fd, c->tmp_name, sp->queue_fd, c->id) == -1) {
 			c->error = errno;
 			continue;
 		}
@@ -142,7 +142,7 @@ spool_commit_batch(struct spool *sp, struct spool_commit *list)
 		c->fd = -1;
 		if (c->error == 0)
 			continue;
-		(void)unlinkat(sp->tmp_fd, c->id, 0);
+		(void)unlinkat(sp->tmp_fd, c->tmp_name, 0);
 		log_warn(
 		    "%s spool commit failed: %s", c->id, strerror(c->error));
 	}

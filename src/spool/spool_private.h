@@ -26,10 +26,14 @@
 #define SPOOL_TRAILER_BYTES 47
 #define SPOOL_STATUS_SUFFIX ".st"
 
+/* A file name in tmp/: "r" and an id. */
+#define SPOOL_TMP_NAME_SIZE (SPOOL_ID_LEN + 2)
+
 /* One queued commit, from spool_writer_commit() to its callback. */
 struct spool_commit {
 	struct spool_commit *next;
 	char id[32];
+	char tmp_name[SPOOL_TMP_NAME_SIZE]; /* its file in tmp/ */
 	int fd;       /* the tmp file, open for writing */
 	int error;    /* 0, or the errno that failed the commit */
 	bool renamed; /* now in queue/ */
@@ -73,12 +77,12 @@ struct spool {
 	uint64_t id_rand;
 
 	/*
-	 * Spare files in tmp/ ("r" + an old id), from removed messages,
-	 * for new writers to reuse (spool.c): a file system then
-	 * allocates and frees no inode per message.
+	 * Spare files in tmp/, of messages removed or never committed, for
+	 * new writers to reuse (spool.c): a file system then allocates and
+	 * frees no inode per message.
 	 */
 	pthread_mutex_t spare_mu;
-	char (*spares)[SPOOL_ID_LEN + 2];
+	char (*spares)[SPOOL_TMP_NAME_SIZE];
 	size_t n_spares;
 };
 
@@ -87,17 +91,24 @@ struct spool {
 #define SPOOL_SPARE_MAX_BYTES ((off_t)256 * 1024)
 
 /*
- * Gives tmp/<id> a spare file, emptied, and returns it open for
- * reading and writing; -1 (errno) when there is none, or it could not
- * be used.
+ * Takes a spare for a new message: returns it open for reading and
+ * writing at offset 0, its name in tmp/ in name_r and its size in
+ * *size_r (the old bytes stay until the writer overwrites or cuts
+ * them).  -1 (errno) when there is none, or it could not be used.
  */
-int spool_spare_take(struct spool *sp, const char *id);
+int spool_spare_take(
+    struct spool *sp, char name_r[SPOOL_TMP_NAME_SIZE], off_t *size_r);
 /*
- * Makes the message file id in directory dir_fd (queue/ or tmp/) a
- * spare; -1 when it is too big or the pool is full (the caller then
- * unlinks it).
+ * Makes the committed message id a spare: moves queue/<id> to tmp/r<id>.
+ * -1 when it is too big or the pool is full (the caller then unlinks it).
  */
-int spool_spare_keep(struct spool *sp, int dir_fd, const char *id);
+int spool_spare_keep(struct spool *sp, const char *id);
+/*
+ * Makes tmp/<name>, of size bytes, the file of a message that needed no
+ * commit, a spare.  -1 when it is too big or the pool is full (the
+ * caller then unlinks it).
+ */
+int spool_spare_return(struct spool *sp, const char *name, off_t size);
 
 /* Whether id has the form of a spool id (so it is safe as a file name). */
 bool spool_id_is_valid(const char *id);

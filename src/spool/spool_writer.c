@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Writing one message on the loop thread: content is gathered in a
- * 64 KiB user-space buffer and written to <spool>/tmp/<id> (a spare
- * file of a removed message when there is one) with write(2), which
- * only reaches the page cache; the envelope record and trailer follow
- * when the message is finished.  The fsync happens later, off the
- * loop, in spool_commit.c.  A write error sticks to the writer and
- * reaches the commit callback, so a failed message can never be
- * reported durable.  A finished message that was delivered before the
- * reply is never committed: spool_writer_discard() recycles its file.
+ * 64 KiB user-space buffer and written to <spool>/tmp/<id>, or over a
+ * spare file in tmp/ when there is one, with write(2), which only
+ * reaches the page cache; the envelope record and trailer follow when
+ * the message is finished, and what is left of a spare's old bytes is
+ * cut off.  The fsync happens later, off the loop, in spool_commit.c.
+ * A write error sticks to the writer and reaches the commit callback,
+ * so a failed message can never be reported durable.  A message that
+ * is never committed (aborted, or delivered before the reply) leaves
+ * its file to the pool of spares.
  */
 #include "spool/spool.h"
 
@@ -26,6 +27,8 @@
 struct spool_writer {
 	struct spool *sp;
 	char id[32];
+	char name[SPOOL_TMP_NAME_SIZE]; /* its file in tmp/ */
+	off_t old_size; /* a spare's size before: bytes to cut at the end */
 	int fd;
 	int error;     /* sticky errno of the first failure */
 	uint64_t size; /* content bytes accepted so far */
@@ -41,10 +44,13 @@ spool_writer_new(struct spool *sp, char id_r[32])
 
 	w->sp = sp;
 	spool_id_new(sp, w->id);
-	w->fd = spool_spare_take(sp, w->id);
-	if (w->fd == -1)
-		w->fd = openat(sp->tmp_fd, w->id,
+	w->fd = spool_spare_take(sp, w->name, &w->old_size);
+	if (w->fd == -1) {
+		memcpy(w->name, w->id, SPOOL_ID_LEN + 1);
+		w->old_size = 0;
+		w->fd = openat(sp->tmp_fd, w->name,
 		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
 	if (w->fd == -1) {
 		int e = errno;
 
@@ -143,6 +149,14 @@ spool_writer_finish(struct spool_writer *w, const struct envelope *env)
 		        w, (const uint8_t *)trailer, SPOOL_TRAILER_BYTES) == 0)
 			(void)spool_writer_flush(w);
 	}
+	/* The trailer must end the file: cut a longer spare's old bytes. */
+	if (w->error == 0 && w->old_size > 0) {
+		off_t end = lseek(w->fd, 0, SEEK_CUR);
+
+		if (end == -1 ||
+		    (w->old_size > end && ftruncate(w->fd, end) == -1))
+			w->error = errno;
+	}
 	buf_clear(&rec);
 	errno = w->error;
 	return w->error != 0 ? -1 : 0;
@@ -166,6 +180,7 @@ spool_writer_commit(struct spool_writer *w, const struct envelope *env,
 	if (!w->finished)
 		(void)!spool_writer_finish(w, env); /* the error sticks */
 	memcpy(c->id, w->id, sizeof(c->id));
+	memcpy(c->tmp_name, w->name, sizeof(c->tmp_name));
 	c->fd = w->fd;
 	c->error = w->error;
 	c->cb = cb;
@@ -185,7 +200,8 @@ spool_writer_abort(struct spool_writer **wp)
 		return;
 	*wp = NULL;
 	(void)close(w->fd);
-	if (unlinkat(w->sp->tmp_fd, w->id, 0) == -1)
+	/* A partial message never stays on disk, not even as a spare. */
+	if (unlinkat(w->sp->tmp_fd, w->name, 0) == -1)
 		log_warn("%s spool cannot remove tmp file: %s", w->id,
 		    strerror(errno));
 	free(w->buf);
@@ -196,15 +212,29 @@ void
 spool_writer_discard(struct spool_writer **wp)
 {
 	struct spool_writer *w = *wp;
+	struct spool *sp;
+	char spare[SPOOL_TMP_NAME_SIZE];
+	off_t size;
 
 	if (w == NULL)
 		return;
-	*wp = NULL;
-	(void)close(w->fd);
-	if (spool_spare_keep(w->sp, w->sp->tmp_fd, w->id) == -1 &&
-	    unlinkat(w->sp->tmp_fd, w->id, 0) == -1)
-		log_warn("%s spool cannot remove tmp file: %s", w->id,
-		    strerror(errno));
-	free(w->buf);
-	free(w);
+	ASSERT(w->finished && w->error == 0);
+	sp = w->sp;
+	size = lseek(w->fd, 0, SEEK_CUR);
+	/* A new file is named as a spare on its first use. */
+	if (w->name[0] != 'r') {
+		spare[0] = 'r';
+		memcpy(spare + 1, w->id, SPOOL_ID_LEN + 1);
+		if (renameat(sp->tmp_fd, w->name, sp->tmp_fd, spare) == 0)
+			memcpy(w->name, spare, sizeof(spare));
+	}
+	if (w->name[0] == 'r' && size != -1 &&
+	    spool_spare_return(sp, w->name, size) == 0) {
+		(void)close(w->fd);
+		*wp = NULL;
+		free(w->buf);
+		free(w);
+		return;
+	}
+	spool_writer_abort(wp);
 }

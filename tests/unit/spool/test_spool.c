@@ -284,6 +284,53 @@ test_abort_leaves_nothing(void **state)
 	assert_int_equal(count_dir(f->dir, "queue"), 0);
 }
 
+/*
+ * A message delivered before the reply leaves its file as a spare ("r"
+ * and its id) that the next writer overwrites and commits from: the
+ * same inode, and only the new bytes.
+ */
+static void
+test_discard_keeps_spare(void **state)
+{
+	struct fixture *f = *state;
+	struct spool_writer *w;
+	struct envelope env;
+	struct stat st1, st2;
+	char id[32], id2[32], path[256];
+	uint8_t back[8];
+	uint64_t len;
+	int fd;
+
+	sample_envelope(&env);
+	w = spool_writer_new(f->sp, id);
+	assert_non_null(w);
+	assert_int_equal(spool_writer_write(w, "a longer old message\r\n",
+	    22), 0);
+	assert_int_equal(spool_writer_finish(w, &env), 0);
+	fd = spool_writer_content(w, &len);
+	assert_true(fd != -1);
+	assert_true(len == 22);
+	spool_writer_discard(&w);
+	assert_null(w);
+	(void)snprintf(path, sizeof(path), "%s/tmp/r%s", f->dir, id);
+	assert_int_equal(stat(path, &st1), 0);
+	assert_int_equal(count_dir(f->dir, "tmp"), 1);
+	assert_int_equal(count_dir(f->dir, "queue"), 0);
+	assert_int_equal(commit_message(f->sp, &env,
+	    (const uint8_t *)"hi\r\n", 4, 4, id2), 0);
+	assert_int_equal(count_dir(f->dir, "tmp"), 0);
+	(void)snprintf(path, sizeof(path), "%s/queue/%s", f->dir, id2);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_true(st1.st_ino == st2.st_ino);
+	fd = spool_open_content(f->sp, id2, &len);
+	assert_true(fd != -1);
+	assert_true(len == 4);
+	read_all(fd, back, 4);
+	assert_memory_equal(back, "hi\r\n", 4);
+	(void)close(fd);
+	envelope_clear(&env);
+}
+
 /* Many commits in flight at once: all durable, ids unique and sorted. */
 static void
 test_group_commit_many(void **state)
@@ -808,6 +855,8 @@ main(void)
 	        test_commit_read_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_abort_leaves_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_discard_keeps_spare, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_group_commit_many, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
