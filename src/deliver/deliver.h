@@ -103,6 +103,11 @@ extern const struct deliver_agent deliver_maildir_agent;
  */
 void deliver_maildir(
     const struct deliver_request *req, struct deliver_result *res);
+/*
+ * Removes tmp/<name> of req's target, which a delivery cut off by a
+ * crash may have left; a copy in new/ or cur/ stays.  Creates nothing.
+ */
+void deliver_maildir_forget(const struct deliver_request *req);
 
 /* Fills res; text is formatted (truncated to fit). */
 ATTR_FORMAT(4, 5)

@@ -188,10 +188,13 @@ fail:
 	return -1;
 }
 
-/* Whether an earlier delivery left new/<name>, or cur/<name>[:flags]. */
+/*
+ * Whether an earlier delivery left new/<name>, or cur/<name>[:flags];
+ * *dir_fd_r is then the directory it is in.
+ */
 static int
-deliver_maildir_exists(
-    const struct deliver_maildir_box *b, const char *name, bool *exists_r)
+deliver_maildir_exists(const struct deliver_maildir_box *b, const char *name,
+    bool *exists_r, int *dir_fd_r)
 {
 	size_t len = strlen(name);
 	struct dirent *de;
@@ -200,6 +203,7 @@ deliver_maildir_exists(
 	int fd;
 
 	*exists_r = false;
+	*dir_fd_r = b->new_fd;
 	if (fstatat(b->new_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		*exists_r = true;
 		return 0;
@@ -220,6 +224,7 @@ deliver_maildir_exists(
 		if (strncmp(de->d_name, name, len) == 0 &&
 		    (de->d_name[len] == '\0' || de->d_name[len] == ':')) {
 			*exists_r = true;
+			*dir_fd_r = b->cur_fd;
 			break;
 		}
 	}
@@ -434,6 +439,7 @@ deliver_maildir(const struct deliver_request *req, struct deliver_result *res)
 	const char *note = NULL;
 	struct buf path, name;
 	bool exists = false;
+	int found_fd = -1;
 
 	ASSERT(req->target < req->env->n_targets);
 	t = &req->env->targets[req->target];
@@ -455,14 +461,19 @@ deliver_maildir(const struct deliver_request *req, struct deliver_result *res)
 		deliver_result_errno(res, errno, what);
 		goto out;
 	}
-	if (req->check_existing &&
-	    deliver_maildir_exists(&box, buf_cstr(&name), &exists) == -1) {
+	if (req->check_existing && deliver_maildir_exists(&box,
+	        buf_cstr(&name), &exists, &found_fd) == -1) {
 		deliver_result_errno(res, errno, "look for earlier copy");
 	} else if (exists) {
 		/* A crash between link and unlink left our tmp/ name. */
 		(void)unlinkat(box.tmp_fd, buf_cstr(&name), 0);
 		deliver_result_set(res, DELIVER_OK, "2.0.0", "already there");
 		note = "already delivered";
+		/* The attempt that made it may have failed to sync it. */
+		if ((req->sync == NULL ||
+		        deliver_sync_add(req->sync, found_fd, res) == -1) &&
+		    fsync(found_fd) == -1)
+			deliver_result_errno(res, errno, "sync mailbox directory");
 	} else if (deliver_maildir_store(req, &box, buf_cstr(&name), res,
 	               &exists, &what) == -1) {
 		deliver_result_errno(res, errno, what);
@@ -474,6 +485,33 @@ deliver_maildir(const struct deliver_request *req, struct deliver_result *res)
 	deliver_maildir_box_close(&box);
 out:
 	deliver_maildir_log(req, buf_cstr(&path), res, note);
+	buf_clear(&path);
+	buf_clear(&name);
+}
+
+void
+deliver_maildir_forget(const struct deliver_request *req)
+{
+	const struct envelope_target *t = &req->env->targets[req->target];
+	struct buf path, name;
+	int fd;
+
+	if (!t->is_local || !deliver_maildir_is_safe_name(t->domain) ||
+	    !deliver_maildir_is_safe_name(t->localpart))
+		return;
+	buf_init(&path, 256, 0);
+	buf_init(&name, 128, 0);
+	if (buf_printf(&path, "%s/%s/%s/tmp", req->mailroot, t->domain,
+	        t->localpart) == -1)
+		log_panic("deliver: path buffer");
+	deliver_maildir_name(&name, req);
+	fd = open(buf_cstr(&path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd != -1) {
+		if (unlinkat(fd, buf_cstr(&name), 0) == 0)
+			log_info("%s deliver removed a copy cut off in %s",
+			    req->env->id, buf_cstr(&path));
+		(void)close(fd);
+	}
 	buf_clear(&path);
 	buf_clear(&name);
 }

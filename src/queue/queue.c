@@ -318,8 +318,34 @@ queue_recover_one(void *arg, const char *id)
 	queue_load(arg, id, true);
 }
 
+/*
+ * A message that was being delivered before the reply when tern
+ * stopped: its client had no answer, and it was never committed.  The
+ * copies that were linked stay (the "reply lost" case); files left in
+ * the mailboxes' tmp/ go.
+ */
+static void
+queue_recover_unfinished(void *arg, const struct envelope *env)
+{
+	struct queue *q = arg;
+	size_t i;
+
+	for (i = 0; i < env->n_targets; i++) {
+		struct deliver_request req = {
+			.sp = q->sp,
+			.env = env,
+			.target = i,
+			.mailroot = q->mailroot,
+			.hostname = q->hostname,
+		};
+
+		deliver_maildir_forget(&req);
+	}
+}
+
 int
 queue_recover(struct queue *q, struct buf *err)
 {
-	return spool_recover(q->sp, queue_recover_one, q, err);
+	return spool_recover(q->sp, queue_recover_one,
+	    queue_recover_unfinished, q, err);
 }

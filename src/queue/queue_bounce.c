@@ -30,37 +30,43 @@ int
 queue_bounce_read_head(struct queue *q, const struct queue_msg *m,
     struct buf *out, size_t max)
 {
-	uint8_t chunk[4096];
 	uint64_t len;
-	ssize_t got = 0;
-	size_t want;
-	int fd, e;
+	int fd, rc, e;
 
 	fd = spool_open_content(q->sp, m->id, &len);
 	if (fd == -1)
 		return -1;
+	rc = queue_read_head(fd, len, out, max);
+	e = errno;
+	(void)close(fd);
+	errno = e;
+	return rc;
+}
+
+int
+queue_read_head(int fd, uint64_t len, struct buf *out, size_t max)
+{
+	uint8_t chunk[4096];
+	ssize_t got;
+	size_t want;
+
 	if (len < max)
 		max = (size_t)len;
 	while (out->len < max) {
 		want = max - out->len;
 		if (want > sizeof(chunk))
 			want = sizeof(chunk);
-		got = read(fd, chunk, want);
+		got = pread(fd, chunk, want, (off_t)out->len);
 		if (got == -1 && errno == EINTR)
 			continue;
-		if (got <= 0)
+		if (got == -1)
+			return -1;
+		if (got == 0)
 			break;
 		if (buf_append(out, chunk, (size_t)got) == -1) {
 			errno = EFBIG;
-			got = -1;
-			break;
+			return -1;
 		}
-	}
-	e = errno;
-	(void)close(fd);
-	if (got == -1) {
-		errno = e;
-		return -1;
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@
  * and its result goes back to the caller instead of the journal.
  */
 #include "queue/queue_private.h"
+#include "queue/queue_sched.h"
 
 #include <sys/eventfd.h>
 
@@ -23,6 +24,8 @@
 
 #include <event2/event.h>
 
+#include "config/config.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -228,6 +231,26 @@ queue_local_submit(struct queue *q, struct queue_msg *m,
 	queue_local_enqueue(q, j);
 }
 
+/*
+ * Whether the message has more Received fields than max_received (or
+ * its header cannot be read): then it takes the queue's way, whose loop
+ * check fails it with 5.4.6 (queue_sched.c).
+ */
+static bool
+queue_local_may_loop(struct queue *q, const struct deliver_content *content)
+{
+	struct buf head;
+	bool over = true;
+
+	buf_init(&head, 4096, QUEUE_SCHED_HEADER_MAX_BYTES);
+	if (queue_read_head(content->fd, content->len, &head,
+	        QUEUE_SCHED_HEADER_MAX_BYTES) == 0)
+		over = queue_sched_count_received(head.data, head.len) >
+		    q->cfg->max_received;
+	buf_clear(&head);
+	return over;
+}
+
 bool
 queue_deliver_direct(struct queue *q, const struct envelope *env,
     const struct deliver_content *content, queue_direct_fn *cb, void *arg)
@@ -242,6 +265,8 @@ queue_deliver_direct(struct queue *q, const struct envelope *env,
 		if (!env->targets[i].is_local)
 			return false;
 	}
+	if (queue_local_may_loop(q, content))
+		return false;
 	j = xcalloc(1, sizeof(*j));
 	j->env = env;
 	j->n = env->n_targets;
@@ -268,8 +293,11 @@ queue_local_direct_done(struct queue *q, struct queue_local_job *j)
 	size_t k;
 
 	for (k = 0; k < j->n; k++) {
-		if (j->res[k].status != DELIVER_OK)
+		if (j->res[k].status != DELIVER_OK) {
 			delivered = false;
+			/* An attempt that failed; the queue tries again. */
+			q->stats.deferred++;
+		}
 	}
 	if (delivered)
 		q->stats.delivered += j->n;

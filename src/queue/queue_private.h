@@ -229,6 +229,8 @@ void queue_remote_free_domains(struct queue *q);
  */
 int queue_bounce_read_head(struct queue *q, const struct queue_msg *m,
     struct buf *out, size_t max);
+/* The same from content fd of len bytes (pread, the offset stays). */
+int queue_read_head(int fd, uint64_t len, struct buf *out, size_t max);
 /*
  * Sends a DSN about targets[n] of m (failed ones, or deferred ones if
  * delayed) to m's sender; the journal is updated when the commit lands.

@@ -548,10 +548,8 @@ server_conn_abort_writers(struct server *srv)
 {
 	struct server_conn *c;
 
-	TAILQ_FOREACH(c, &srv->conns, entry) {
-		if (c->writer != NULL)
-			server_message_abort(c);
-	}
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		server_message_drop(c);
 }
 
 void

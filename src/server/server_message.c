@@ -139,11 +139,28 @@ server_message_data(struct server_conn *c, const uint8_t *p, size_t len)
 void
 server_message_abort(struct server_conn *c)
 {
-	if (c->writer == NULL)
+	/* During a delivery before the reply, its callback owns the writer. */
+	if (c->writer == NULL || c->commit_pending)
 		return;
 	spool_writer_abort(&c->writer);
 	log_info("%s smtp message aborted qid=%s size=%llu", c->sid, c->qid,
 	    (unsigned long long)c->bytes);
+}
+
+void
+server_message_drop(struct server_conn *c)
+{
+	if (c->writer == NULL)
+		return;
+	if (!c->commit_pending) {
+		server_message_abort(c);
+		return;
+	}
+	/* The local workers are stopped; nothing reads the file any more. */
+	spool_writer_abort(&c->writer);
+	c->direct.fd = -1;
+	log_info("%s smtp message not answered qid=%s: shutdown during its "
+	    "delivery (copies may have been made)", c->sid, c->qid);
 }
 
 /* One line per transaction: from, to, size and the final reply. */
@@ -214,6 +231,7 @@ server_message_on_direct(void *arg, bool delivered)
 	struct server_conn *c = arg;
 	struct smtp_result r = { 0 };
 
+	ASSERT(c->writer != NULL);
 	c->direct.fd = -1;
 	if (!delivered) {
 		/* The queue retries; it finds the copies that were made. */

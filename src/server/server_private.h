@@ -227,15 +227,18 @@ void server_conn_commit_done(struct server_conn *c,
 /*
  * server_message.c: the glue between the session's content events and
  * the spool.  begin() opens a spool file and writes the Received header;
- * data() appends; end() expands the recipients and starts the commit
- * (returns 1: server_conn_commit_done() follows), or fills r and returns
- * 0 when the message is refused at once; abort() discards.
+ * data() appends; end() expands the recipients and starts the delivery
+ * before the reply or the commit (returns 1: server_conn_commit_done()
+ * follows), or fills r and returns 0 when the message is refused at
+ * once; abort() discards, except while end()'s work is pending; drop()
+ * discards in any case, at exit, once the queue's workers are stopped.
  */
 void server_message_begin(struct server_conn *c, struct smtp_result *r);
 void server_message_data(struct server_conn *c, const uint8_t *p,
     size_t len);
 int server_message_end(struct server_conn *c, struct smtp_result *r);
 void server_message_abort(struct server_conn *c);
+void server_message_drop(struct server_conn *c);
 
 /*
  * server_tls.c: TLS contexts from the config, implicit TLS at accept,

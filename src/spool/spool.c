@@ -210,13 +210,25 @@ spool_dispatch(struct spool *sp)
 	}
 }
 
+/* Adds a spare to the pool if it is small and fits; spare_mu held. */
+static bool
+spool_spare_add(struct spool *sp, const char *name, off_t size,
+    bool was_queued)
+{
+	if (sp->n_spares >= SPOOL_SPARES_MAX || size > SPOOL_SPARE_MAX_BYTES)
+		return false;
+	memcpy(sp->spares[sp->n_spares].name, name, SPOOL_TMP_NAME_SIZE);
+	sp->spares[sp->n_spares++].was_queued = was_queued;
+	return true;
+}
+
 /*
  * Moves a removed message to tmp/ as a spare, if the pool has room; the
  * rename takes it out of queue/ as atomically as an unlink would.  The
- * next writer overwrites it; recovery deletes spares with the rest of
+ * next writer empties it; recovery deletes spares with the rest of
  * tmp/.
  */
-int
+static int
 spool_spare_keep(struct spool *sp, const char *id)
 {
 	char name[SPOOL_TMP_NAME_SIZE];
@@ -234,7 +246,7 @@ spool_spare_keep(struct spool *sp, const char *id)
 	    fstatat(sp->queue_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode) && st.st_size <= SPOOL_SPARE_MAX_BYTES &&
 	    renameat(sp->queue_fd, id, sp->tmp_fd, name) == 0) {
-		memcpy(sp->spares[sp->n_spares++], name, sizeof(name));
+		(void)spool_spare_add(sp, name, 0, true);
 		rc = 0;
 	}
 	(void)pthread_mutex_unlock(&sp->spare_mu);
@@ -247,26 +259,25 @@ spool_spare_return(struct spool *sp, const char *name, off_t size)
 	int rc = -1;
 
 	(void)pthread_mutex_lock(&sp->spare_mu);
-	if (sp->n_spares < SPOOL_SPARES_MAX && size <= SPOOL_SPARE_MAX_BYTES) {
-		memcpy(sp->spares[sp->n_spares++], name, SPOOL_TMP_NAME_SIZE);
+	if (spool_spare_add(sp, name, size, false))
 		rc = 0;
-	}
 	(void)pthread_mutex_unlock(&sp->spare_mu);
 	return rc;
 }
 
 /*
- * No rename and no truncation: the writer overwrites the old bytes and
- * cuts the rest at the end, so the file keeps its blocks, and ext4 does
- * not flush a file emptied by truncation when it is closed.  Spares are
- * kept by name, not open, so that nothing holds the spool open for
- * writing between messages (a read-only remount stays possible).
+ * No rename, and no truncation for a spare that never was in queue/:
+ * the writer overwrites the old bytes and cuts the rest at the end, so
+ * the file keeps its blocks, and ext4 does not flush a file emptied by
+ * truncation when it is closed.  Spares are kept by name, not open, so
+ * that nothing holds the spool open for writing between messages (a
+ * read-only remount stays possible).
  */
 int
 spool_spare_take(
     struct spool *sp, char name_r[SPOOL_TMP_NAME_SIZE], off_t *size_r)
 {
-	char name[SPOOL_TMP_NAME_SIZE];
+	struct spool_spare s;
 	struct stat st;
 	int fd;
 
@@ -276,16 +287,17 @@ spool_spare_take(
 		errno = ENOENT;
 		return -1;
 	}
-	memcpy(name, sp->spares[--sp->n_spares], sizeof(name));
+	s = sp->spares[--sp->n_spares];
 	(void)pthread_mutex_unlock(&sp->spare_mu);
-	fd = openat(sp->tmp_fd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(sp->tmp_fd, s.name, O_RDWR | O_CLOEXEC | O_NOFOLLOW |
+	    (s.was_queued ? O_TRUNC : 0));
 	if (fd == -1 || fstat(fd, &st) == -1) {
 		if (fd != -1)
 			(void)close(fd);
-		(void)unlinkat(sp->tmp_fd, name, 0);
+		(void)unlinkat(sp->tmp_fd, s.name, 0);
 		return -1;
 	}
-	memcpy(name_r, name, sizeof(name));
+	memcpy(name_r, s.name, sizeof(s.name));
 	*size_r = st.st_size;
 	return fd;
 }

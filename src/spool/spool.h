@@ -69,9 +69,10 @@ ATTR_WUR int spool_writer_finish(
 int spool_writer_content(const struct spool_writer *w, uint64_t *len_r);
 /*
  * Finishes the message with its envelope (copied; env->id is set to the
- * writer's id) unless spool_writer_finish() did, and queues the commit; cb runs later, exactly once, from
- * spool_dispatch().  The writer is consumed in every case.  If an error
- * is already known, cb still runs, with that error.
+ * writer's id) unless spool_writer_finish() did, and queues the commit;
+ * cb runs later, exactly once, from spool_dispatch().  The writer is
+ * consumed in every case.  If an error is already known, cb still runs,
+ * with that error.
  */
 void spool_writer_commit(struct spool_writer *w, const struct envelope *env,
     spool_commit_fn *cb, void *arg);
@@ -90,10 +91,15 @@ void spool_dispatch(struct spool *sp);
 
 /*
  * Startup recovery: removes half-written files and calls fn for every
- * committed message id in arrival order.
+ * committed message id in arrival order.  Before a file in tmp/ goes,
+ * unfinished(arg, env) (if not NULL) is called with its envelope when
+ * it has one (it was being delivered before the reply when the process
+ * stopped): its Maildir tmp/ files may be left.
  */
 ATTR_WUR int spool_recover(struct spool *sp,
-    void (*fn)(void *arg, const char *id), void *arg, struct buf *err);
+    void (*fn)(void *arg, const char *id),
+    void (*unfinished)(void *arg, const struct envelope *env), void *arg,
+    struct buf *err);
 
 /*
  * Reads a committed message's envelope; -1 with errno on failure

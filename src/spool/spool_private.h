@@ -82,8 +82,21 @@ struct spool {
 	 * frees no inode per message.
 	 */
 	pthread_mutex_t spare_mu;
-	char (*spares)[SPOOL_TMP_NAME_SIZE];
+	struct spool_spare *spares;
 	size_t n_spares;
+};
+
+/*
+ * A spare: its name in tmp/, and whether it was a committed message.
+ * Such a file is emptied before reuse (O_TRUNC), because its move out
+ * of queue/ is not synced: after a crash queue/<id> may come back, and
+ * must then hold the old message whole, or nothing, never new bytes.
+ * On a journaled file system the truncation is ordered after the
+ * rename; bytes written over old blocks are not.
+ */
+struct spool_spare {
+	char name[SPOOL_TMP_NAME_SIZE];
+	bool was_queued;
 };
 
 /* Spare files kept at most, and the largest file kept as one. */
@@ -94,15 +107,11 @@ struct spool {
  * Takes a spare for a new message: returns it open for reading and
  * writing at offset 0, its name in tmp/ in name_r and its size in
  * *size_r (the old bytes stay until the writer overwrites or cuts
- * them).  -1 (errno) when there is none, or it could not be used.
+ * them; 0 for a spare that was emptied).  -1 (errno) when there is
+ * none, or it could not be used.
  */
 int spool_spare_take(
     struct spool *sp, char name_r[SPOOL_TMP_NAME_SIZE], off_t *size_r);
-/*
- * Makes the committed message id a spare: moves queue/<id> to tmp/r<id>.
- * -1 when it is too big or the pool is full (the caller then unlinks it).
- */
-int spool_spare_keep(struct spool *sp, const char *id);
 /*
  * Makes tmp/<name>, of size bytes, the file of a message that needed no
  * commit, a spare.  -1 when it is too big or the pool is full (the

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Startup recovery.  Whatever is in tmp/ never got a successful commit,
- * so no client was told 250: it goes.  A file in queue/ whose trailer,
+ * so no client was told 250: it goes (a spare, or a message that was
+ * being delivered before the reply: the caller hears of its envelope).  A file in queue/ whose trailer,
  * checksum or envelope does not check out is moved to corrupt/ for the
  * administrator (never delivered, never silently lost) and logged.  A
  * status file without its message is removed.  The good ids are then
@@ -70,8 +71,29 @@ spool_recover_opendir(int fd)
 	return d;
 }
 
+/* Reports the envelope of tmp/<name> if it has a whole one. */
+static void
+spool_recover_unfinished(struct spool *sp, const char *name,
+    void (*unfinished)(void *arg, const struct envelope *env), void *arg)
+{
+	struct envelope env;
+	uint64_t len;
+	int fd;
+
+	fd = openat(sp->tmp_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1)
+		return;
+	if (spool_file_load(fd, &env, &len, NULL) == 0) {
+		unfinished(arg, &env);
+		envelope_clear(&env);
+	}
+	(void)close(fd);
+}
+
 static int
-spool_recover_tmp(struct spool *sp, struct buf *err)
+spool_recover_tmp(struct spool *sp,
+    void (*unfinished)(void *arg, const struct envelope *env), void *arg,
+    struct buf *err)
 {
 	struct dirent *de;
 	char safe[80];
@@ -89,6 +111,9 @@ spool_recover_tmp(struct spool *sp, struct buf *err)
 			continue;
 		str_sanitize(
 		    safe, sizeof(safe), de->d_name, strlen(de->d_name));
+		if (unfinished != NULL)
+			spool_recover_unfinished(sp, de->d_name, unfinished,
+			    arg);
 		if (unlinkat(sp->tmp_fd, de->d_name, 0) == -1)
 			log_warn("%s spool recover cannot remove tmp file: %s",
 			    safe, strerror(errno));
@@ -178,14 +203,15 @@ spool_recover_check(struct spool *sp, const char *id)
 
 int
 spool_recover(struct spool *sp, void (*fn)(void *arg, const char *id),
-    void *arg, struct buf *err)
+    void (*unfinished)(void *arg, const struct envelope *env), void *arg,
+    struct buf *err)
 {
 	struct spool_recover_list ids = {0}, sts = {0}, good = {0};
 	char st[SPOOL_ID_LEN + 4];
 	size_t i;
 	int rc = -1;
 
-	if (spool_recover_tmp(sp, err) == -1 ||
+	if (spool_recover_tmp(sp, unfinished, arg, err) == -1 ||
 	    spool_recover_scan(sp, &ids, &sts, err) == -1)
 		goto out;
 	/* qsort's array must not be NULL, even for zero elements. */

@@ -7,9 +7,9 @@
  * the message is finished, and what is left of a spare's old bytes is
  * cut off.  The fsync happens later, off the loop, in spool_commit.c.
  * A write error sticks to the writer and reaches the commit callback,
- * so a failed message can never be reported durable.  A message that
- * is never committed (aborted, or delivered before the reply) leaves
- * its file to the pool of spares.
+ * so a failed message can never be reported durable.  A message
+ * delivered before the reply is never committed and leaves its file to
+ * the pool of spares; an aborted one is unlinked.
  */
 #include "spool/spool.h"
 

@@ -8,7 +8,10 @@
 # t31).  (c) One mailbox unusable (its new/ is a file): still 250, the
 # message is committed, the queue defers that copy and, once the mailbox
 # is mended, delivers it; the copy already made is found, not made
-# twice.  (d) 40 messages over 8 concurrent sessions: each delivered
+# twice.  (e) A mail loop (Received fields beyond max_received) is left
+# to the queue, which bounces it with 5.4.6.  (f) 30 clients that leave
+# right after their final dot: tern stays up, nothing is delivered twice
+# or cut.  (d) 40 messages over 8 concurrent sessions: each delivered
 # exactly once.
 set -uo pipefail
 TERN_ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -16,15 +19,15 @@ TERN_ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 require_tern
 
 "$PY" - <<'PYEOF'
-import json, os, re, smtplib, threading
-from tern import Tap, message, header, wait_until, run
+import json, os, re, smtplib, threading, time
+from tern import Tap, Raw, message, header, wait_until, run
 from outbound import TernOut
 
 t = Tap()
 srv = TernOut(36, "direct")
 srv.domain("example.test", users=["alice", "bob", "carol"],
            aliases={"both": ["alice", "bob"], "away": ["far@remote.test"]})
-srv.queue(min_retry="1s", max_retry="2s")
+srv.queue(min_retry="1s", max_retry="2s", max_received=5)
 if not t.ok(srv.start(), "tern starts"):
     t.done()
 T = os.environ["TERN_BIN"]
@@ -108,6 +111,50 @@ t.eq((ids("alice").count(mid), ids("carol").count(mid)), (1, 1),
      "(c) one copy each: alice's found, not made again")
 t.ok(re.search(r"%s deliver rcpt=<alice@example.test> .*already delivered" % qid, srv.log()),
      "(c) the queue's retry finds alice's copy", log_lines(qid))
+
+# (e) a mail loop (more Received fields than max_received) is not
+#     delivered before the reply: the queue fails it with 5.4.6
+loopmid = "<t36-loop-%d@test.example>" % pid
+hops = "".join("Received: from hop%d.example by hop%d.example; Thu, 26 Nov 2026 10:00:0%d +0000\r\n"
+               % (i, i + 1, i) for i in range(6))
+data = (hops + "From: <bob@example.test>\r\nTo: <alice@example.test>\r\nSubject: loop\r\n"
+        "Message-ID: %s\r\n\r\nround and round\r\n" % loopmid).encode()
+with smtplib.SMTP(srv.host, srv.port, timeout=30) as s:
+    s.ehlo("client.test")
+    s.mail("bob@example.test")
+    s.rcpt("alice@example.test")
+    code, text = s.data(data)
+t.eq(code, 250, "(e) a message with 6 Received fields (max_received 5): 250")
+t.ok(wait_until(lambda: re.search(r"queue mail loop: 7 Received", srv.log()), 15),
+     "(e) the queue's loop check counts 7 (tern adds one)", srv.log()[-1500:])
+t.ok(wait_until(lambda: any(b"5.4.6" in m for m in srv.read_messages("example.test", "bob")), 15),
+     "(e) the sender gets a DSN with 5.4.6")
+t.eq(ids("alice").count(loopmid), 0, "(e) not delivered to alice")
+
+# (f) clients gone right after their final dot, while the copies are
+#     being made: the server stays up, and what is delivered is whole
+gone = []
+for i in range(30):
+    mid = "<t36-gone-%d-%d@test.example>" % (i, pid)
+    body = "".join("gone %d line %d %s\r\n" % (i, k, "z" * 60) for k in range(40))
+    raw = ("From: <s@remote.example>\r\nTo: <carol@example.test>\r\nSubject: gone\r\n"
+           "Message-ID: %s\r\n\r\n%s" % (mid, body)).encode()
+    with Raw(srv.host, srv.port) as c:
+        c.send(b"EHLO client.test\r\nMAIL FROM:<s@remote.example>\r\n"
+               b"RCPT TO:<carol@example.test>\r\nDATA\r\n")
+        c.replies(4)
+        c.send(raw + b".\r\n")
+    gone.append((mid, body))
+t.ok(srv.alive() and srv.greets(), "(f) 30 clients gone after their dot: tern up and greeting")
+time.sleep(1.0)  # the last deliveries in flight land
+got = {}
+for m in srv.read_messages("example.test", "carol"):
+    got.setdefault(header(m, "Message-ID"), []).append(m)
+t.ok(all(len(got.get(mid, [])) <= 1 for mid, _ in gone), "(f) none delivered twice")
+whole = [mid for mid, body in gone if mid in got and
+         not got[mid][0].replace(b"\r\n", b"\n").endswith(body.replace("\r\n", "\n").encode())]
+t.eq(whole, [], "(f) each one delivered is whole")
+t.eq(queue_ids(), [], "(f) nothing left in queue/")
 
 # (d) concurrent sessions
 mids = []

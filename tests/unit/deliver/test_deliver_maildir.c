@@ -346,6 +346,35 @@ test_tmp_left_after_link_is_removed(void **state)
 	assert_int_equal(count_dir(f, "bob", "tmp"), 0);
 }
 
+/* forget() takes tmp/<name> away and leaves the copy in new/. */
+static void
+test_forget_removes_tmp_only(void **state)
+{
+	struct fixture *f = *state;
+	struct deliver_request req = {
+	    .sp = f->sp,
+	    .target = 0,
+	    .mailroot = f->mailroot,
+	    .hostname = "mx/1:a",
+	};
+	char newp[512], tmpp[512];
+
+	commit(f, "alice@example.org", "bob", "a\r\n", 3);
+	req.env = &f->env;
+	deliver_maildir_forget(&req); /* no mailbox yet: nothing happens */
+	assert_int_equal(run(f, false).status, DELIVER_OK);
+	(void)snprintf(newp, sizeof(newp),
+	    "%s/example.com/bob/new/1700000000.T%s_0.mx\\0571\\072a",
+	    f->mailroot, f->env.id);
+	(void)snprintf(tmpp, sizeof(tmpp),
+	    "%s/example.com/bob/tmp/1700000000.T%s_0.mx\\0571\\072a",
+	    f->mailroot, f->env.id);
+	assert_int_equal(link(newp, tmpp), 0);
+	deliver_maildir_forget(&req);
+	assert_int_equal(count_dir(f, "bob", "tmp"), 0);
+	assert_int_equal(count_dir(f, "bob", "new"), 1);
+}
+
 static void
 test_unwritable_mailroot_tempfails(void **state)
 {
@@ -432,6 +461,8 @@ main(void)
 	        test_stale_tmp_is_replaced, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_tmp_left_after_link_is_removed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_forget_removes_tmp_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_unwritable_mailroot_tempfails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
