@@ -31,7 +31,7 @@ results = {}
 
 
 def fresh_fs(label):
-    """A directory for one server's receive run.  BENCH_FS=image (the
+    """A directory for one server's run.  BENCH_FS=image (the
     default, as root): a new ext4 file system (mkfs.ext4 defaults, with
     its journal, but its inode tables written at once rather than by a
     kernel thread during the run) in a 2 GiB sparse image under TMP,
@@ -268,8 +268,9 @@ def bench_relay_tern():
     sink, out = sink_start("tern")
     if sink is None:
         return
-    srv = TernOut(0, "tern-relay", max_sessions=1000, max_sessions_per_ip=1000,
-                  max_message_size="50M", log_level="warn")
+    fs = fresh_fs("tern-relay")
+    srv = TernOut(0, os.path.join(fs, "tern-relay"), max_sessions=1000,
+                  max_sessions_per_ip=1000, max_message_size="50M", log_level="warn")
     srv.port = PORT_TERN
     srv.listens = [("mx", "127.0.0.1:%d" % PORT_TERN, "mx")]
     srv.domain("bench.example", users=["user"], aliases={"relay": ["user@sink.test"]})
@@ -284,13 +285,15 @@ def bench_relay_tern():
         srv.stop()
     finally:
         stop_proc(sink, 5)
+        release_fs(fs)
 
 
 def bench_relay_postfix():
     sink, out = sink_start("postfix")
     if sink is None:
         return
-    pf = Postfix(os.path.join(TMP, "postfix-relay"), PORT_POSTFIX,
+    fs = fresh_fs("postfix-relay")
+    pf = Postfix(os.path.join(fs, "postfix-relay"), PORT_POSTFIX,
                  relayhost="[127.0.0.1]:%d" % PORT_SINK, extra={
                      "default_transport": "smtp",
                      "queue_run_delay": "300s",
@@ -305,6 +308,7 @@ def bench_relay_postfix():
     finally:
         pf.stop()
         stop_proc(sink, 5)
+        release_fs(fs)
 
 
 print("# tern: %s" % os.environ["TERN_BIN"], flush=True)
