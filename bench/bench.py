@@ -71,6 +71,29 @@ def count(d):
         return 0
 
 
+def io_pressure():
+    """The share of the last 10 s in which some task waited for I/O (%),
+    or None without /proc/pressure (PSI)."""
+    try:
+        with open("/proc/pressure/io") as f:
+            return float(re.search(r"some avg10=([0-9.]+)", f.read()).group(1))
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
+def settle(label):
+    """Waits (at most 120 s) until the disk is quiet: the previous run's
+    unmount or deletions must not write back during this one."""
+    t0 = time.monotonic()
+    p = io_pressure()
+    while p is not None and p > 1.0 and time.monotonic() - t0 < 120:
+        time.sleep(1)
+        p = io_pressure()
+    if p is not None:
+        print("# %s: waited %.0f s for a quiet disk (I/O pressure %.1f %%)" %
+              (label, time.monotonic() - t0, p), flush=True)
+
+
 def smtp_source(port, rcpt=RCPT):
     argv = ["smtp-source", "-m", str(N), "-s", str(SESSIONS), "-l", str(SIZE),
             "-f", SENDER, "-t", rcpt, "127.0.0.1:%d" % port]
@@ -81,6 +104,7 @@ def smtp_source(port, rcpt=RCPT):
 def measure(port, newdir, label):
     """Runs smtp-source; returns messages/s from its start until N files
     are in newdir."""
+    settle(label)
     before = count(newdir)
     t0 = time.monotonic()
     p = smtp_source(port)
@@ -230,6 +254,7 @@ def sink_count(out):
 def measure_relay(port, rcpt, out, label, drained):
     """messages/s from smtp-source's start until smtp-sink has N more
     messages; drained() must then be true (the server's queue empty)."""
+    settle("relay-" + label)
     before = sink_count(out)
     t0 = time.monotonic()
     p = smtp_source(port, rcpt)
