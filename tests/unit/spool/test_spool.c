@@ -266,6 +266,35 @@ test_commit_read_back(void **state)
 	assert_int_equal(count_dir(f->dir, "queue"), (int)N_ELEMENTS(sizes));
 }
 
+/*
+ * Commits content as a new message that must take over the spare with
+ * inode ino, and checks that the message holds exactly that content.
+ */
+static void
+commit_over_spare(struct fixture *f, const struct envelope *env,
+    const char *content, ino_t ino, char id_r[32])
+{
+	size_t n = strlen(content);
+	char path[256], back[64];
+	struct stat st;
+	uint64_t len;
+	int fd;
+
+	assert_true(n < sizeof(back));
+	assert_int_equal(commit_message(f->sp, env, (const uint8_t *)content,
+	    n, n, id_r), 0);
+	assert_int_equal(count_dir(f->dir, "tmp"), 0);
+	(void)snprintf(path, sizeof(path), "%s/queue/%s", f->dir, id_r);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_ino == ino);
+	fd = spool_open_content(f->sp, id_r, &len);
+	assert_true(fd != -1);
+	assert_true(len == n);
+	read_all(fd, (uint8_t *)back, n);
+	assert_memory_equal(back, content, n);
+	(void)close(fd);
+}
+
 static void
 test_abort_leaves_nothing(void **state)
 {
@@ -295,9 +324,8 @@ test_discard_keeps_spare(void **state)
 	struct fixture *f = *state;
 	struct spool_writer *w;
 	struct envelope env;
-	struct stat st1, st2;
 	char id[32], id2[32], path[256];
-	uint8_t back[8];
+	struct stat st1;
 	uint64_t len;
 	int fd;
 
@@ -316,18 +344,7 @@ test_discard_keeps_spare(void **state)
 	assert_int_equal(stat(path, &st1), 0);
 	assert_int_equal(count_dir(f->dir, "tmp"), 1);
 	assert_int_equal(count_dir(f->dir, "queue"), 0);
-	assert_int_equal(commit_message(f->sp, &env,
-	    (const uint8_t *)"hi\r\n", 4, 4, id2), 0);
-	assert_int_equal(count_dir(f->dir, "tmp"), 0);
-	(void)snprintf(path, sizeof(path), "%s/queue/%s", f->dir, id2);
-	assert_int_equal(stat(path, &st2), 0);
-	assert_true(st1.st_ino == st2.st_ino);
-	fd = spool_open_content(f->sp, id2, &len);
-	assert_true(fd != -1);
-	assert_true(len == 4);
-	read_all(fd, back, 4);
-	assert_memory_equal(back, "hi\r\n", 4);
-	(void)close(fd);
+	commit_over_spare(f, &env, "hi\r\n", st1.st_ino, id2);
 	envelope_clear(&env);
 }
 
@@ -463,11 +480,9 @@ test_remove_keeps_spare(void **state)
 {
 	struct fixture *f = *state;
 	struct envelope env;
-	struct stat st1, st2;
-	uint8_t *big = make_content(300 * 1024), back[64];
+	uint8_t *big = make_content(300 * 1024);
 	char id[32], id2[32], path[256];
-	uint64_t len;
-	int fd;
+	struct stat st1;
 
 	sample_envelope(&env);
 	assert_int_equal(commit_message(f->sp, &env,
@@ -477,18 +492,7 @@ test_remove_keeps_spare(void **state)
 	assert_int_equal(spool_remove(f->sp, id), 0);
 	assert_int_equal(count_dir(f->dir, "queue"), 0);
 	assert_int_equal(count_dir(f->dir, "tmp"), 1);
-	assert_int_equal(commit_message(f->sp, &env,
-	    (const uint8_t *)"new", 3, 3, id2), 0);
-	assert_int_equal(count_dir(f->dir, "tmp"), 0);
-	(void)snprintf(path, sizeof(path), "%s/queue/%s", f->dir, id2);
-	assert_int_equal(stat(path, &st2), 0);
-	assert_true(st1.st_ino == st2.st_ino);
-	fd = spool_open_content(f->sp, id2, &len);
-	assert_true(fd != -1);
-	assert_true(len == 3);
-	read_all(fd, back, 3);
-	assert_memory_equal(back, "new", 3);
-	(void)close(fd);
+	commit_over_spare(f, &env, "new", st1.st_ino, id2);
 	assert_int_equal(spool_remove(f->sp, id2), 0);
 	/* A file above the spare limit goes for good. */
 	assert_int_equal(commit_message(f->sp, &env, big, 300 * 1024,
