@@ -47,8 +47,13 @@ def fresh_fs(label):
     with open(img, "wb") as f:
         f.truncate(2 << 30)
     ok = subprocess.run(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0",
-                         img]).returncode == 0 and \
-        subprocess.run(["mount", "-o", "loop", img, d]).returncode == 0
+                         img]).returncode == 0
+    # Direct I/O to the image: the loop device does not keep a second
+    # copy of each block in the page cache, and a flush reaches the disk.
+    dev = subprocess.run(["losetup", "--find", "--show", "--direct-io=on", img],
+                         capture_output=True, text=True) if ok else None
+    ok = ok and dev.returncode == 0 and \
+        subprocess.run(["mount", dev.stdout.strip(), d]).returncode == 0
     if not ok:
         print("# %s: no fresh file system (mkfs or mount failed), using %s" % (label, TMP),
               flush=True)
@@ -62,6 +67,11 @@ def fresh_fs(label):
 def release_fs(d):
     if os.path.ismount(d):
         subprocess.run(["umount", d])
+    img = d + ".img"
+    if os.path.exists(img):
+        out = subprocess.run(["losetup", "-j", img], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            subprocess.run(["losetup", "-d", line.split(":")[0]])
 
 
 def count(d):
