@@ -60,25 +60,32 @@ struct deliver_request {
 	bool check_existing;
 	time_t now; /* for the delay in the log line */
 	/*
-	 * NULL: the agent syncs the mailbox directory itself before it
-	 * reports success.  Otherwise it leaves that to the caller, who
-	 * calls deliver_sync_flush() once for a batch of deliveries
-	 * (group commit: one fsync per directory, not per message).
+	 * NULL: the agent syncs the file and the mailbox directory itself
+	 * before it reports success.  Otherwise it writes the file, starts
+	 * its write-out and leaves the rest to the caller, who calls
+	 * deliver_sync_flush() once for a batch of deliveries: the files'
+	 * writes overlap, and each directory is synced once (group commit).
+	 * Until the flush, req->env, mailroot and hostname must stay put,
+	 * and res is provisional.
 	 */
 	struct deliver_sync *sync;
 };
 
-/* Directories whose fsync a batch of deliveries owes (see above). */
+/* What a batch of deliveries still owes (see above). */
 struct deliver_sync {
+	struct deliver_sync_file *files;
+	size_t n_files, cap_files;
 	struct deliver_sync_dir *dirs;
 	size_t n, cap;
 };
 
 void deliver_sync_init(struct deliver_sync *s);
 /*
- * Syncs each directory once and forgets them.  A delivery whose
- * directory could not be synced becomes a TEMPFAIL (its copy is found
- * by the retry).  Returns the number of failed directories.
+ * Finishes the batch: syncs each written file and links it into new/
+ * (logging each delivery's line), then syncs each directory once, and
+ * forgets them.  A delivery whose file or directory could not be synced
+ * becomes a TEMPFAIL (a copy that made it is found by the retry).
+ * Returns the number of failed directories.
  */
 size_t deliver_sync_flush(struct deliver_sync *s);
 

@@ -322,20 +322,47 @@ out:
 }
 
 /*
- * Writes tmp/<name>, syncs it, links it into new/, syncs new/ (or
- * leaves that to the batch's deliver_sync_flush()).
+ * Links tmp/<name> into new/ and removes the tmp/ name; *dup_r when
+ * new/<name> was there already.  -1 with errno.
+ */
+static int
+deliver_maildir_link(int tmp_fd, int new_fd, const char *name, bool *dup_r)
+{
+	*dup_r = false;
+	if (linkat(tmp_fd, name, new_fd, name, 0) == -1) {
+		if (errno == EEXIST) {
+			*dup_r = true;
+		} else if (errno == EPERM || errno == ENOTSUP ||
+		    errno == EOPNOTSUPP || errno == EMLINK) {
+			/* No hard links here (some network filesystems). */
+			if (renameat(tmp_fd, name, new_fd, name) == -1)
+				return -1;
+			return 0;
+		} else {
+			return -1;
+		}
+	}
+	(void)unlinkat(tmp_fd, name, 0);
+	return 0;
+}
+
+/*
+ * Writes tmp/<name>.  Alone (req->sync NULL): syncs it, links it into
+ * new/ and syncs new/.  In a batch: starts its write-out and hands it
+ * to the batch (*pending_r), whose flush does the rest.
  */
 static int
 deliver_maildir_store(const struct deliver_request *req,
-    const struct deliver_maildir_box *b, const char *name,
-    struct deliver_result *res, bool *dup_r, const char **what_r)
+    const struct deliver_maildir_box *b, const char *mailbox,
+    const char *name, struct deliver_result *res, bool *dup_r,
+    bool *pending_r, const char **what_r)
 {
 	const struct envelope_target *t = &req->env->targets[req->target];
 	struct buf head;
 	uint64_t len;
 	int in, out = -1, e;
 
-	*dup_r = false;
+	*dup_r = *pending_r = false;
 	if (req->content != NULL) {
 		in = req->content->fd;
 		len = req->content->len;
@@ -362,6 +389,31 @@ deliver_maildir_store(const struct deliver_request *req,
 	}
 	if (deliver_maildir_copy(in, len, out, &head, what_r) == -1)
 		goto fail;
+	if (req->sync != NULL) {
+		struct deliver_sync_file f = {
+			.req = *req,
+			.res = res,
+			.fd = out,
+			.tmp_fd = dup(b->tmp_fd),
+			.new_fd = dup(b->new_fd),
+		};
+
+		if (f.tmp_fd != -1 && f.new_fd != -1) {
+			/* The batch's files are written out together. */
+			(void)sync_file_range(out, 0, 0,
+			    SYNC_FILE_RANGE_WRITE);
+			f.req.sync = NULL;
+			f.name = xstrdup(name);
+			f.mailbox = xstrdup(mailbox);
+			deliver_sync_add_file(req->sync, &f);
+			*pending_r = true;
+			goto done;
+		}
+		if (f.tmp_fd != -1)
+			(void)close(f.tmp_fd);
+		if (f.new_fd != -1)
+			(void)close(f.new_fd);
+	}
 	*what_r = "sync mailbox file";
 	if (fsync(out) == -1)
 		goto fail;
@@ -370,25 +422,12 @@ deliver_maildir_store(const struct deliver_request *req,
 	if (e == -1)
 		goto fail;
 	*what_r = "link into new/";
-	if (linkat(b->tmp_fd, name, b->new_fd, name, 0) == -1) {
-		if (errno == EEXIST) {
-			*dup_r = true;
-		} else if (errno == EPERM || errno == ENOTSUP ||
-		    errno == EOPNOTSUPP || errno == EMLINK) {
-			/* No hard links here (some network filesystems). */
-			if (renameat(b->tmp_fd, name, b->new_fd, name) == -1)
-				goto fail;
-		} else {
-			goto fail;
-		}
-	}
-	(void)unlinkat(b->tmp_fd, name, 0);
-	*what_r = "sync new/";
-	/* With a batch, new/ is synced once for all (deliver_sync.c). */
-	if ((req->sync == NULL ||
-	    deliver_sync_add(req->sync, b->new_fd, res) == -1) &&
-	    fsync(b->new_fd) == -1)
+	if (deliver_maildir_link(b->tmp_fd, b->new_fd, name, dup_r) == -1)
 		goto fail;
+	*what_r = "sync new/";
+	if (fsync(b->new_fd) == -1)
+		goto fail;
+done:
 	buf_clear(&head);
 	if (req->content == NULL)
 		(void)close(in);
@@ -438,7 +477,7 @@ deliver_maildir(const struct deliver_request *req, struct deliver_result *res)
 	const char *what = "";
 	const char *note = NULL;
 	struct buf path, name;
-	bool exists = false;
+	bool exists = false, pending = false;
 	int found_fd = -1;
 
 	ASSERT(req->target < req->env->n_targets);
@@ -474,8 +513,8 @@ deliver_maildir(const struct deliver_request *req, struct deliver_result *res)
 		        deliver_sync_add(req->sync, found_fd, res) == -1) &&
 		    fsync(found_fd) == -1)
 			deliver_result_errno(res, errno, "sync mailbox directory");
-	} else if (deliver_maildir_store(req, &box, buf_cstr(&name), res,
-	               &exists, &what) == -1) {
+	} else if (deliver_maildir_store(req, &box, buf_cstr(&path),
+	               buf_cstr(&name), res, &exists, &pending, &what) == -1) {
 		deliver_result_errno(res, errno, what);
 	} else {
 		deliver_result_set(res, DELIVER_OK, "2.0.0", "delivered");
@@ -484,9 +523,46 @@ deliver_maildir(const struct deliver_request *req, struct deliver_result *res)
 	}
 	deliver_maildir_box_close(&box);
 out:
-	deliver_maildir_log(req, buf_cstr(&path), res, note);
+	/* A file handed to the batch is logged when the flush finishes it. */
+	if (!pending)
+		deliver_maildir_log(req, buf_cstr(&path), res, note);
 	buf_clear(&path);
 	buf_clear(&name);
+}
+
+void
+deliver_maildir_finish(struct deliver_sync *s, struct deliver_sync_file *f)
+{
+	const char *what = "sync mailbox file";
+	const char *note = NULL;
+	bool dup = false;
+	int rc;
+
+	rc = fsync(f->fd);
+	if (close(f->fd) == -1 && rc == 0)
+		rc = -1;
+	if (rc == 0) {
+		what = "link into new/";
+		rc = deliver_maildir_link(f->tmp_fd, f->new_fd, f->name, &dup);
+	}
+	if (rc == -1) {
+		int e = errno;
+
+		(void)unlinkat(f->tmp_fd, f->name, 0);
+		deliver_result_errno(f->res, e, what);
+	} else {
+		if (dup)
+			note = "already delivered";
+		/* new/ is synced once for the batch, after every link. */
+		if (deliver_sync_add(s, f->new_fd, f->res) == -1 &&
+		    fsync(f->new_fd) == -1)
+			deliver_result_errno(f->res, errno, "sync new/");
+	}
+	deliver_maildir_log(&f->req, f->mailbox, f->res, note);
+	(void)close(f->tmp_fd);
+	(void)close(f->new_fd);
+	free(f->name);
+	free(f->mailbox);
 }
 
 void

@@ -20,6 +20,29 @@ struct deliver_sync_dir {
 };
 
 /*
+ * A Maildir file written into tmp/ whose sync and link into new/ wait
+ * for the flush (deliver_maildir_finish()).
+ */
+struct deliver_sync_file {
+	struct deliver_request req;	/* a copy, req.sync NULL */
+	struct deliver_result *res;
+	int fd;				/* the file, written */
+	int tmp_fd, new_fd;		/* dups of the mailbox's directories */
+	char *name;			/* in tmp/ and then new/ */
+	char *mailbox;			/* its path, for the log line */
+};
+
+/* Takes over f (its descriptors and strings) until the flush. */
+void deliver_sync_add_file(struct deliver_sync *s,
+    const struct deliver_sync_file *f);
+/*
+ * Syncs f's file, links it into new/, registers new/ with s for the
+ * directory sync, logs the delivery, and frees f's resources.
+ */
+void deliver_maildir_finish(struct deliver_sync *s,
+    struct deliver_sync_file *f);
+
+/*
  * Records that res waits for an fsync of dir_fd (at the flush).
  * 0, or -1 with errno: the caller then syncs the directory itself.
  */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Group commit for local delivery: a worker delivers a batch of
- * messages, each file fsynced and linked into new/, and then syncs each
- * new/ directory once for the whole batch before any result is
- * reported.  A directory is known by its device and inode, so two
- * deliveries into one mailbox share one fsync.
+ * Group commit for local delivery: a worker writes the files of a batch
+ * of messages and starts their write-out, then syncs each file and
+ * links it into new/ (the writes overlap, and the file system can put
+ * them all into one journal commit), then syncs each new/ directory
+ * once for the whole batch before any result is reported.  A directory
+ * is known by its device and inode, so two deliveries into one mailbox
+ * share one fsync.
  */
 #include "deliver/deliver.h"
 
@@ -61,11 +63,28 @@ deliver_sync_add(struct deliver_sync *s, int dir_fd,
 	return 0;
 }
 
+void
+deliver_sync_add_file(struct deliver_sync *s,
+    const struct deliver_sync_file *f)
+{
+	if (s->n_files == s->cap_files) {
+		s->cap_files = s->cap_files > 0 ? s->cap_files * 2 : 16;
+		s->files = xreallocarray(s->files, s->cap_files,
+		    sizeof(*s->files));
+	}
+	s->files[s->n_files++] = *f;
+}
+
 size_t
 deliver_sync_flush(struct deliver_sync *s)
 {
 	size_t i, k, failed = 0;
 
+	for (i = 0; i < s->n_files; i++)
+		deliver_maildir_finish(s, &s->files[i]);
+	free(s->files);
+	s->files = NULL;
+	s->n_files = s->cap_files = 0;
 	for (i = 0; i < s->n; i++) {
 		struct deliver_sync_dir *d = &s->dirs[i];
 
