@@ -139,7 +139,8 @@ deliver_dsn_human(const struct deliver_dsn *d, const char *boundary,
 		    -1)
 			return -1;
 		if (d->retry_until != 0) {
-			when_format_rfc5322(d->retry_until, until, sizeof(until));
+			when_format_rfc5322(d->retry_until, until,
+			    sizeof(until));
 			if (buf_printf(out, "It gives up after %s.\r\n",
 			    until) == -1)
 				return -1;
@@ -216,7 +217,8 @@ deliver_dsn_status(const struct deliver_dsn *d, const char *boundary,
 		    "X-tern; ", r->diagnostic) == -1)
 			return -1;
 		if (r->last_attempt != 0) {
-			when_format_rfc5322(r->last_attempt, date, sizeof(date));
+			when_format_rfc5322(r->last_attempt, date,
+			    sizeof(date));
 			if (buf_printf(out, "Last-Attempt-Date: %s\r\n",
 			    date) == -1)
 				return -1;

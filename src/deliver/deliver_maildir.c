@@ -86,6 +86,27 @@ deliver_maildir_name(struct buf *name, const struct deliver_request *req)
 	}
 }
 
+/*
+ * The mailbox of req's target, "<mailroot>/<domain>/<localpart>", and
+ * the file name of this delivery; -1 when the domain or local part is
+ * not usable as a single path component.
+ */
+static int
+deliver_maildir_where(const struct deliver_request *req, struct buf *path,
+    struct buf *name)
+{
+	const struct envelope_target *t = &req->env->targets[req->target];
+
+	if (!deliver_maildir_is_safe_name(t->domain) ||
+	    !deliver_maildir_is_safe_name(t->localpart))
+		return -1;
+	if (buf_printf(path, "%s/%s/%s", req->mailroot, t->domain,
+	        t->localpart) == -1)
+		log_panic("deliver: path buffer");
+	deliver_maildir_name(name, req);
+	return 0;
+}
+
 /* mkdir, and on success fsync the parent so the new entry is durable. */
 static int
 deliver_maildir_mkdir(const char *path)
@@ -485,17 +506,12 @@ deliver_maildir(const struct deliver_request *req, struct deliver_result *res)
 	ASSERT(t->is_local);
 	buf_init(&path, 256, 0);
 	buf_init(&name, 128, 0);
-	if (!deliver_maildir_is_safe_name(t->domain) ||
-	    !deliver_maildir_is_safe_name(t->localpart)) {
+	if (deliver_maildir_where(req, &path, &name) == -1) {
 		deliver_result_set(res, DELIVER_PERMFAIL, "5.1.3",
 		    "mailbox name unusable as a directory");
 		(void)!buf_append_str(&path, "-");
 		goto out;
 	}
-	if (buf_printf(&path, "%s/%s/%s", req->mailroot, t->domain,
-	        t->localpart) == -1)
-		log_panic("deliver: path buffer");
-	deliver_maildir_name(&name, req);
 	if (deliver_maildir_box_open(&box, buf_cstr(&path), &what) == -1) {
 		deliver_result_errno(res, errno, what);
 		goto out;
@@ -512,7 +528,8 @@ deliver_maildir(const struct deliver_request *req, struct deliver_result *res)
 		if ((req->sync == NULL ||
 		        deliver_sync_add(req->sync, found_fd, res) == -1) &&
 		    fsync(found_fd) == -1)
-			deliver_result_errno(res, errno, "sync mailbox directory");
+			deliver_result_errno(res, errno,
+			    "sync mailbox directory");
 	} else if (deliver_maildir_store(req, &box, buf_cstr(&path),
 	               buf_cstr(&name), res, &exists, &pending, &what) == -1) {
 		deliver_result_errno(res, errno, what);
@@ -568,20 +585,16 @@ deliver_maildir_finish(struct deliver_sync *s, struct deliver_sync_file *f)
 void
 deliver_maildir_forget(const struct deliver_request *req)
 {
-	const struct envelope_target *t = &req->env->targets[req->target];
 	struct buf path, name;
-	int fd;
+	int fd = -1;
 
-	if (!t->is_local || !deliver_maildir_is_safe_name(t->domain) ||
-	    !deliver_maildir_is_safe_name(t->localpart))
+	if (!req->env->targets[req->target].is_local)
 		return;
 	buf_init(&path, 256, 0);
 	buf_init(&name, 128, 0);
-	if (buf_printf(&path, "%s/%s/%s/tmp", req->mailroot, t->domain,
-	        t->localpart) == -1)
-		log_panic("deliver: path buffer");
-	deliver_maildir_name(&name, req);
-	fd = open(buf_cstr(&path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (deliver_maildir_where(req, &path, &name) == 0 &&
+	    buf_append_str(&path, "/tmp") == 0)
+		fd = open(buf_cstr(&path), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd != -1) {
 		if (unlinkat(fd, buf_cstr(&name), 0) == 0)
 			log_info("%s deliver removed a copy cut off in %s",

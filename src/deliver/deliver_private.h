@@ -27,7 +27,7 @@ struct deliver_sync_file {
 	struct deliver_request req;	/* a copy, req.sync NULL */
 	struct deliver_result *res;
 	int fd;				/* the file, written */
-	int tmp_fd, new_fd;		/* dups of the mailbox's directories */
+	int tmp_fd, new_fd;		/* dups of the mailbox's tmp/, new/ */
 	char *name;			/* in tmp/ and then new/ */
 	char *mailbox;			/* its path, for the log line */
 };

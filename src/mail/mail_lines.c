@@ -3,8 +3,9 @@
  * Line endings of a message handed to tern sendmail: local programs
  * write LF, SMTP and the spool want CRLF (RFC 5322 2.1, RFC 5321
  * 2.3.8), and a bare CR never reaches the spool (it is how <CR>.<CR>
- * smuggling starts), so every CRLF, LF or CR ends a line.  The old "." terminator of sendmail is honoured on request.
- * Dot-stuffing is the SMTP client's job, not done here.
+ * smuggling starts), so every CRLF, LF or CR ends a line.  The old "."
+ * terminator of sendmail is honoured on request.  Dot-stuffing is the
+ * SMTP client's job, not done here.
  */
 #include "mail/mail.h"
 

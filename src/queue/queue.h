@@ -78,7 +78,10 @@ typedef void queue_direct_fn(void *arg, bool delivered);
  * once; never after queue_free() has begun).  Returns false, and does
  * nothing, unless every target is local, the message is not scheduled
  * (FUTURERELEASE) and the workers have no backlog: the caller then
- * commits the message to the spool as usual.
+ * commits the message to the spool as usual.  A message with more
+ * Received fields than max_received is found by the worker, which
+ * delivers nothing and reports delivered false (the queue's loop check
+ * then fails it).
  */
 ATTR_WUR bool queue_deliver_direct(struct queue *q, const struct envelope *env,
     const struct deliver_content *content, queue_direct_fn *cb, void *arg);

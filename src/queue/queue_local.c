@@ -37,6 +37,27 @@ queue_local_job_free(struct queue_local_job *j)
 	free(j);
 }
 
+/*
+ * Whether a message to be delivered before the reply has more Received
+ * fields than max_received (or its header cannot be read): then it is
+ * left to the queue, whose loop check fails it with 5.4.6
+ * (queue_sched.c).  Read here, on a worker, not on the loop.
+ */
+static bool
+queue_local_may_loop(const struct queue_local_job *j)
+{
+	struct buf head;
+	bool over = true;
+
+	buf_init(&head, 4096, QUEUE_SCHED_HEADER_MAX_BYTES);
+	if (queue_read_head(j->content->fd, j->content->len, &head,
+	        QUEUE_SCHED_HEADER_MAX_BYTES) == 0)
+		over = queue_sched_count_received(head.data, head.len) >
+		    j->max_received;
+	buf_clear(&head);
+	return over;
+}
+
 /* Runs one job on a worker; no lock held. */
 static void
 queue_local_run(struct queue *q, struct queue_local_job *j,
@@ -44,6 +65,11 @@ queue_local_run(struct queue *q, struct queue_local_job *j,
 {
 	time_t now = time(NULL);
 	size_t k;
+
+	if (j->m == NULL && queue_local_may_loop(j)) {
+		j->declined = true;
+		return;
+	}
 
 	for (k = 0; k < j->n; k++) {
 		struct deliver_request req = {
@@ -231,26 +257,6 @@ queue_local_submit(struct queue *q, struct queue_msg *m,
 	queue_local_enqueue(q, j);
 }
 
-/*
- * Whether the message has more Received fields than max_received (or
- * its header cannot be read): then it takes the queue's way, whose loop
- * check fails it with 5.4.6 (queue_sched.c).
- */
-static bool
-queue_local_may_loop(struct queue *q, const struct deliver_content *content)
-{
-	struct buf head;
-	bool over = true;
-
-	buf_init(&head, 4096, QUEUE_SCHED_HEADER_MAX_BYTES);
-	if (queue_read_head(content->fd, content->len, &head,
-	        QUEUE_SCHED_HEADER_MAX_BYTES) == 0)
-		over = queue_sched_count_received(head.data, head.len) >
-		    q->cfg->max_received;
-	buf_clear(&head);
-	return over;
-}
-
 bool
 queue_deliver_direct(struct queue *q, const struct envelope *env,
     const struct deliver_content *content, queue_direct_fn *cb, void *arg)
@@ -265,8 +271,6 @@ queue_deliver_direct(struct queue *q, const struct envelope *env,
 		if (!env->targets[i].is_local)
 			return false;
 	}
-	if (queue_local_may_loop(q, content))
-		return false;
 	j = xcalloc(1, sizeof(*j));
 	j->env = env;
 	j->n = env->n_targets;
@@ -277,6 +281,7 @@ queue_deliver_direct(struct queue *q, const struct envelope *env,
 	j->content = content;
 	j->cb = cb;
 	j->arg = arg;
+	j->max_received = q->cfg->max_received;
 	queue_local_enqueue(q, j);
 	return true;
 }
@@ -289,10 +294,10 @@ queue_deliver_direct(struct queue *q, const struct envelope *env,
 static void
 queue_local_direct_done(struct queue *q, struct queue_local_job *j)
 {
-	bool delivered = true;
+	bool delivered = !j->declined;
 	size_t k;
 
-	for (k = 0; k < j->n; k++) {
+	for (k = 0; !j->declined && k < j->n; k++) {
 		if (j->res[k].status != DELIVER_OK) {
 			delivered = false;
 			/* An attempt that failed; the queue tries again. */

@@ -90,6 +90,8 @@ struct queue_local_job {
 	const struct deliver_content *content;	/* direct: the tmp file */
 	queue_direct_fn *cb;
 	void *arg;
+	uint64_t max_received;	/* direct: a loop is left to the queue */
+	bool declined;		/* direct: so it was, nothing delivered */
 };
 
 /* One remote delivery: one message to one domain. */

@@ -439,7 +439,6 @@ server_conn_accept(struct server_listener *l, int fd,
 	server_conn_set_addr(c, sa, salen);
 	buf_init(&c->out, 0, 0);
 	envelope_init(&c->commit_env);
-	c->direct.fd = -1;
 	c->fd = fd;
 	c->bev = l->role == LISTEN_ROLE_SUBMISSIONS && srv->tls != NULL ?
 	    server_tls_bev_new(c, BUFFEREVENT_SSL_ACCEPTING) :

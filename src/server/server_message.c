@@ -158,7 +158,6 @@ server_message_drop(struct server_conn *c)
 	}
 	/* The local workers are stopped; nothing reads the file any more. */
 	spool_writer_abort(&c->writer);
-	c->direct.fd = -1;
 	log_info("%s smtp message not answered qid=%s: shutdown during its "
 	    "delivery (copies may have been made)", c->sid, c->qid);
 }
@@ -232,7 +231,6 @@ server_message_on_direct(void *arg, bool delivered)
 	struct smtp_result r = { 0 };
 
 	ASSERT(c->writer != NULL);
-	c->direct.fd = -1;
 	if (!delivered) {
 		/* The queue retries; it finds the copies that were made. */
 		spool_writer_commit(c->writer, &c->commit_env,
@@ -256,11 +254,8 @@ server_message_direct(struct server_conn *c, struct envelope *env)
 	if (spool_writer_finish(c->writer, env) == -1)
 		return false; /* the commit reports the error */
 	c->direct.fd = spool_writer_content(c->writer, &c->direct.len);
-	if (queue_deliver_direct(c->srv->queue, env, &c->direct,
-	        server_message_on_direct, c))
-		return true;
-	c->direct.fd = -1;
-	return false;
+	return queue_deliver_direct(c->srv->queue, env, &c->direct,
+	    server_message_on_direct, c);
 }
 
 int

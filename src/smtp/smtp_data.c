@@ -173,15 +173,16 @@ smtp_data_decode(struct smtp_data *d, const uint8_t *in, size_t in_len,
 			 * Text up to the next CR or LF goes out at once, as
 			 * far as the byte-wise steps would take it.
 			 */
+			const uint8_t *p = in + i;
 			size_t max = out_cap - o - SMTP_DATA_OUT_MIN_BYTES + 1;
 			size_t k = 0;
 
 			if (max > in_len - i)
 				max = in_len - i;
-			while (k < max && in[i + k] != '\r' && in[i + k] != '\n')
+			while (k < max && p[k] != '\r' && p[k] != '\n')
 				k++;
 			if (k > 0) {
-				smtp_data_emit(d, out, &o, in + i, k);
+				smtp_data_emit(d, out, &o, p, k);
 				i += k;
 				continue;
 			}

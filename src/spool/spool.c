@@ -210,16 +210,19 @@ spool_dispatch(struct spool *sp)
 	}
 }
 
-/* Adds a spare to the pool if it is small and fits; spare_mu held. */
+/* Whether a file of size bytes may join the pool; spare_mu held. */
 static bool
-spool_spare_add(struct spool *sp, const char *name, off_t size,
-    bool was_queued)
+spool_spare_fits(const struct spool *sp, off_t size)
 {
-	if (sp->n_spares >= SPOOL_SPARES_MAX || size > SPOOL_SPARE_MAX_BYTES)
-		return false;
+	return sp->n_spares < SPOOL_SPARES_MAX && size <= SPOOL_SPARE_MAX_BYTES;
+}
+
+/* Adds a spare that fits to the pool; spare_mu held. */
+static void
+spool_spare_add(struct spool *sp, const char *name, bool was_queued)
+{
 	memcpy(sp->spares[sp->n_spares].name, name, SPOOL_TMP_NAME_SIZE);
 	sp->spares[sp->n_spares++].was_queued = was_queued;
-	return true;
 }
 
 /*
@@ -242,11 +245,10 @@ spool_spare_keep(struct spool *sp, const char *id)
 	 * emptied here: a crash must find either the whole message in
 	 * queue/ or nothing, never an empty file there.
 	 */
-	if (sp->n_spares < SPOOL_SPARES_MAX &&
-	    fstatat(sp->queue_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode) && st.st_size <= SPOOL_SPARE_MAX_BYTES &&
+	if (fstatat(sp->queue_fd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && spool_spare_fits(sp, st.st_size) &&
 	    renameat(sp->queue_fd, id, sp->tmp_fd, name) == 0) {
-		(void)spool_spare_add(sp, name, 0, true);
+		spool_spare_add(sp, name, true);
 		rc = 0;
 	}
 	(void)pthread_mutex_unlock(&sp->spare_mu);
@@ -259,8 +261,10 @@ spool_spare_return(struct spool *sp, const char *name, off_t size)
 	int rc = -1;
 
 	(void)pthread_mutex_lock(&sp->spare_mu);
-	if (spool_spare_add(sp, name, size, false))
+	if (spool_spare_fits(sp, size)) {
+		spool_spare_add(sp, name, false);
 		rc = 0;
+	}
 	(void)pthread_mutex_unlock(&sp->spare_mu);
 	return rc;
 }

@@ -112,7 +112,8 @@ spool_commit_batch(struct spool *sp, struct spool_commit *list)
 		c = sp->batch[i];
 		if (c->error != 0)
 			continue;
-		if (renameat(sp->tmp_fd, c->tmp_name, sp->queue_fd, c->id) == -1) {
+		if (renameat(sp->tmp_fd, c->tmp_name, sp->queue_fd, c->id) ==
+		    -1) {
 			c->error = errno;
 			continue;
 		}

@@ -2,10 +2,11 @@
 /*
  * Startup recovery.  Whatever is in tmp/ never got a successful commit,
  * so no client was told 250: it goes (a spare, or a message that was
- * being delivered before the reply: the caller hears of its envelope).  A file in queue/ whose trailer,
- * checksum or envelope does not check out is moved to corrupt/ for the
- * administrator (never delivered, never silently lost) and logged.  A
- * status file without its message is removed.  The good ids are then
+ * being delivered before the reply: the caller hears of its envelope).
+ * A file in queue/ whose trailer, checksum or envelope does not check
+ * out is moved to corrupt/ for the administrator (never delivered,
+ * never silently lost) and logged.  A status file without its message
+ * is removed.  The good ids are then
  * reported in arrival order (ids sort by creation time).
  */
 #include "spool/spool.h"

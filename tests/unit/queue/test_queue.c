@@ -850,6 +850,20 @@ spin_direct(struct fixture *f, struct direct *d)
 	assert_int_equal(d->calls, 1);
 }
 
+/* Starts the queue, stages s and delivers it before the reply. */
+static struct spool_writer *
+run_direct(struct fixture *f, const struct msg_spec *s, struct envelope *env,
+    struct deliver_content *content, struct direct *d)
+{
+	struct spool_writer *w;
+
+	start(f);
+	w = stage_spec(f, s, env, content);
+	assert_true(queue_deliver_direct(f->q, env, content, on_direct, d));
+	spin_direct(f, d);
+	return w;
+}
+
 /* Every local copy is made before the reply; the spool keeps nothing. */
 static void
 test_direct_delivers(void **state)
@@ -863,10 +877,7 @@ test_direct_delivers(void **state)
 	struct envelope env;
 	size_t n;
 
-	start(f);
-	w = stage_spec(f, &s, &env, &content);
-	assert_true(queue_deliver_direct(f->q, &env, &content, on_direct, &d));
-	spin_direct(f, &d);
+	w = run_direct(f, &s, &env, &content, &d);
 	assert_true(d.delivered);
 	assert_int_equal(count_new(f, "bob"), 1);
 	assert_int_equal(count_new(f, "carol"), 1);
@@ -907,6 +918,79 @@ test_direct_refuses(void **state)
 }
 
 /*
+ * A mail loop (more Received fields than max_received) is found by the
+ * worker: nothing is delivered, and the caller commits it for the
+ * queue's loop check.
+ */
+static void
+test_direct_loop_declined(void **state)
+{
+	struct fixture *f = *state;
+	const struct msg_spec s = { .local = true, .received = 6 };
+	struct deliver_content content;
+	struct queue_stats st;
+	struct direct d = { 0 };
+	struct spool_writer *w;
+	struct envelope env;
+	size_t n;
+
+	w = run_direct(f, &s, &env, &content, &d);
+	assert_false(d.delivered);
+	assert_int_equal(count_new(f, "bob") + count_new(f, "carol"), 0);
+	queue_get_stats(f->q, &st, &n);
+	assert_int_equal(st.deferred + st.delivered, 0);
+	spool_writer_abort(&w);
+	envelope_clear(&env);
+}
+
+/*
+ * With the workers' backlog full, new messages are refused (the caller
+ * queues them); once the jobs are collected, they are taken again.
+ */
+static void
+test_direct_backlog(void **state)
+{
+	enum { TRIES = 400 };
+	struct fixture *f = *state;
+	const struct msg_spec s = { .local = true };
+	struct envelope *envs = xcalloc(TRIES + 1, sizeof(*envs));
+	struct deliver_content content;
+	struct direct d = { 0 };
+	struct spool_writer *w;
+	struct buf data;
+	int accepted = 0, i;
+
+	start(f);
+	w = stage_spec(f, &s, &envs[TRIES], &content);
+	for (i = 0; i < TRIES; i++) {
+		build_spec(&s, &envs[i], &data);
+		buf_clear(&data);
+		/* Distinct ids, so distinct Maildir names. */
+		(void)snprintf(envs[i].id, sizeof(envs[i].id), "%024x", i + 1);
+		if (!queue_deliver_direct(f->q, &envs[i], &content, on_direct,
+		        &d))
+			break;
+		accepted++;
+	}
+	assert_true(accepted > 0);
+	assert_true(accepted < TRIES);
+	for (i = 0; i < 4000 && d.calls < accepted; i++)
+		spin(f, 5);
+	assert_int_equal(d.calls, accepted);
+	assert_true(d.delivered);
+	assert_true(queue_deliver_direct(f->q, &envs[TRIES], &content,
+	    on_direct, &d));
+	for (i = 0; i < 2000 && d.calls < accepted + 1; i++)
+		spin(f, 5);
+	assert_int_equal(d.calls, accepted + 1);
+	assert_int_equal(count_new(f, "bob"), accepted + 1);
+	spool_writer_discard(&w);
+	for (i = 0; i <= TRIES; i++)
+		envelope_clear(&envs[i]);
+	free(envs);
+}
+
+/*
  * One copy fails (carol's new/ is a file): the caller commits and the
  * queue makes the missing copy, finding bob's instead of a second one.
  */
@@ -933,10 +1017,7 @@ test_direct_partial_failure(void **state)
 	fp = fopen(path, "w");
 	assert_non_null(fp);
 	(void)fclose(fp);
-	start(f);
-	w = stage_spec(f, &s, &env, &content);
-	assert_true(queue_deliver_direct(f->q, &env, &content, on_direct, &d));
-	spin_direct(f, &d);
+	w = run_direct(f, &s, &env, &content, &d);
 	assert_false(d.delivered);
 	assert_int_equal(count_new(f, "bob"), 1);
 	assert_int_equal(unlink(path), 0);
@@ -986,6 +1067,10 @@ main(void)
 		    test_direct_delivers, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_direct_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_direct_backlog, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_direct_loop_declined, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_direct_partial_failure, setup, teardown),
 	};

@@ -649,7 +649,8 @@ test_recover(void **state)
 	assert_int_equal(spool_status_set_done(f->sp, good2, 0), 0);
 
 	buf_init(&err, 0, 0);
-	assert_int_equal(spool_recover(f->sp, on_recovered, NULL, &rec, &err), 0);
+	assert_int_equal(
+	    spool_recover(f->sp, on_recovered, NULL, &rec, &err), 0);
 	buf_clear(&err);
 	assert_int_equal(rec.n, 3);
 	assert_string_equal(rec.ids[0], good1);
